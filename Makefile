@@ -1,0 +1,188 @@
+# libvinfringe - build, test and install.
+#   make               library (shared + static) and the vinfringe command
+#   make check         every test (C unit + integration with real FFmpeg and libtorch, CLI, API)
+#   make check-san     the C tests again under ASan + UBSan
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#   sudo make deps     install the Debian packages needed to build, test and benchmark
+#   make demo          fetch two real videos, make a disguised copy, compare them (default model)
+# Options: WERROR=1 (warnings are errors), SAN=address,undefined, DEBUG=1.
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define VI_VERSION_MAJOR \([0-9]*\)/\1/p' include/vinfringe.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define VI_VERSION_MINOR \([0-9]*\)/\1/p' include/vinfringe.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define VI_VERSION_PATCH \([0-9]*\)/\1/p' include/vinfringe.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+SONAME := libvinfringe.so.$(VERSION_MAJOR)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+
+BUILD ?= build
+CC ?= cc
+CXX ?= g++
+
+FFMPEG_PKGS := libavformat libavcodec libswscale libavutil libavfilter
+FFMPEG_CFLAGS := $(shell pkg-config --cflags $(FFMPEG_PKGS))
+FFMPEG_LIBS := $(shell pkg-config --libs $(FFMPEG_PKGS))
+TORCH_CFLAGS := -isystem /usr/include/torch/csrc/api/include
+TORCH_LIBS := -ltorch -ltorch_cpu -lc10
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+LIB_LIBS := $(FFMPEG_LIBS) $(TORCH_LIBS) -lz -lpthread -lm
+
+OPT := -O2
+ifeq ($(DEBUG),1)
+OPT := -O0
+endif
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+SANFLAGS :=
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BUILD := build-san
+endif
+
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) \
+	-Iinclude -MMD -MP
+override CXXFLAGS += -std=c++17 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden \
+	-fvisibility-inlines-hidden $(SANFLAGS) -Iinclude -MMD -MP
+override LDFLAGS += $(SANFLAGS)
+
+LIB_C_SRC := $(sort $(wildcard lib/*/*.c))
+LIB_CXX_SRC := $(sort $(wildcard lib/shim/*.cpp))
+LIB_ASM_SRC := lib/api/model_blob.S
+LIB_OBJ := $(LIB_C_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) \
+	$(LIB_ASM_SRC:%.S=$(BUILD)/%.o)
+DEFAULT_MODEL := models/default.vimodel
+
+SHARED := $(BUILD)/libvinfringe.so.$(VERSION)
+STATIC := $(BUILD)/libvinfringe.a
+CLI := $(BUILD)/vinfringe
+CLI_SRC := $(sort $(wildcard examples/cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+TEST_SRC := $(sort $(wildcard test/unit/*.c test/integration/*.c)) test/run_check.c
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(BUILD)/test/run_check
+
+# Build, test and benchmark dependencies, all from Debian.
+DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
+	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
+	gnuplot-nox golang-go nodejs npm valgrind binutils
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+
+demo: all
+	sh examples/demo.sh $(BUILD)
+
+.PHONY: deps demo all lib cli check check-c check-cli check-api check-san install uninstall clean bench \
+	bench-quick examples docs
+all: lib cli
+
+lib: $(SHARED) $(STATIC) $(BUILD)/libvinfringe.so $(BUILD)/$(SONAME)
+cli: $(CLI)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/lib/decode/%.o: lib/decode/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FFMPEG_CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/lib/shim/%.o: lib/shim/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(TORCH_CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/lib/api/model_blob.o: lib/api/model_blob.S $(DEFAULT_MODEL)
+	@mkdir -p $(dir $@)
+	$(CC) -c -DVI_DEFAULT_MODEL_PATH='"$(DEFAULT_MODEL)"' $< -o $@
+
+$(SHARED): $(LIB_OBJ) lib/vinfringe.map
+	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/vinfringe.map -Wl,-z,noexecstack \
+		-Wl,--no-undefined $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
+
+$(BUILD)/$(SONAME): $(SHARED)
+	ln -sf $(notdir $<) $@
+$(BUILD)/libvinfringe.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# The command links the shared library, as a host program would.
+$(CLI): $(CLI_OBJ) $(BUILD)/libvinfringe.so
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(BUILD) -lvinfringe -Wl,-rpath,'$$ORIGIN' -lm
+
+# Tests link the static library so that they can reach internal (hidden) functions too.
+$(BUILD)/test/%.o: test/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Ilib -c $< -o $@
+
+# The runner's list of suites is generated from the `Suite *NAME_suite(void)` definitions.
+$(BUILD)/test/suites.inc: $(filter-out test/run_check.c,$(TEST_SRC))
+	@mkdir -p $(dir $@)
+	sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/VI_SUITE(\1)/p' $^ > $@
+
+$(BUILD)/test/run_check.o: test/run_check.c $(BUILD)/test/suites.inc
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Ilib -I$(BUILD)/test -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJ) $(STATIC)
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(LIB_LIBS) $(CHECK_LIBS)
+
+# Everything the tests need on disk (clips made with ffmpeg's lavfi sources, bad files) is made
+# by test/data/make_fixtures.sh into $(BUILD)/fixtures.
+$(BUILD)/fixtures/.done: test/data/make_fixtures.sh
+	VI_FIXTURES=$(BUILD)/fixtures sh test/data/make_fixtures.sh
+	@touch $@
+
+check: check-c check-cli check-api
+
+check-c: $(TEST_BIN) $(BUILD)/fixtures/.done
+	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_SRCDIR=$(CURDIR) $(TEST_BIN)
+
+check-cli: $(CLI) $(BUILD)/fixtures/.done
+	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_CLI=$(abspath $(CLI)) sh test/cli/run.sh
+
+check-api: $(SHARED) $(BUILD)/libvinfringe.so
+	sh test/api/run.sh $(BUILD)
+
+check-san:
+	$(MAKE) SAN=address,undefined check-c
+
+PC := $(BUILD)/vinfringe.pc
+$(PC): pkgconfig/vinfringe.pc.in include/vinfringe.h
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		$< > $@
+
+install: all $(PC)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/vinfringe.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvinfringe.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvinfringe.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/
+	$(CC) $(LDFLAGS) -o $(DESTDIR)$(BINDIR)/vinfringe $(CLI_OBJ) -L$(DESTDIR)$(LIBDIR) -lvinfringe \
+		-Wl,-rpath,$(LIBDIR) -lm
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/vinfringe.h $(DESTDIR)$(LIBDIR)/libvinfringe.* \
+		$(DESTDIR)$(PKGCONFIGDIR)/vinfringe.pc $(DESTDIR)$(BINDIR)/vinfringe
+
+clean:
+	rm -rf build build-san
+
+# Fragments owned by other parts of the tree.
+-include bench/bench.mk bindings/bindings.mk examples/examples.mk docs/docs.mk
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

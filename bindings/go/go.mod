@@ -1,0 +1,3 @@
+module github.com/libvinfringe/vinfringe/bindings/go
+
+go 1.19

@@ -1,0 +1,51 @@
+/*
+ * capi.h - small C wrappers used by the cgo layer of the Go binding.
+ *
+ * vi_last_error() is per OS thread, and a goroutine may move to another OS thread between two
+ * cgo calls. So every fallible call goes through a wrapper that calls the library function and,
+ * on failure, copies the message in the same C call: `*err` receives a malloc'ed copy (free it
+ * with free()), or NULL on success.
+ *
+ * Progress callbacks: Go passes a runtime/cgo.Handle (an integer) as `progress_handle`; the C
+ * trampoline hands it back to Go. C never stores a Go pointer.
+ */
+#ifndef VINFRINGE_GO_CAPI_H
+#define VINFRINGE_GO_CAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vinfringe.h>
+
+vi_status vigo_set_threads(int32_t n, char **err);
+void vigo_log_enable(int32_t on);
+
+vi_status vigo_model_load(const char *path, vi_model **out, char **err);
+vi_status vigo_model_load_memory(const void *data, size_t size, vi_model **out, char **err);
+
+vi_status vigo_embed_video(const vi_model *model, const char *path, float fps, int32_t max_frames,
+                           int32_t keyframes_only, int32_t decode_threads,
+                           uintptr_t progress_handle, vi_embedding **out, char **err);
+vi_status vigo_embed_frames(const vi_model *model, const uint8_t *rgb, int32_t n_frames,
+                            int32_t width, int32_t height, int32_t stride, const int64_t *pts_us,
+                            vi_embedding **out, char **err);
+
+vi_status vigo_embedding_save(const vi_embedding *emb, const char *path, char **err);
+vi_status vigo_embedding_load(const char *path, vi_embedding **out, char **err);
+vi_status vigo_embedding_to_memory(const vi_embedding *emb, void **data, size_t *size,
+                                   char **err);
+vi_status vigo_embedding_from_memory(const void *data, size_t size, vi_embedding **out,
+                                     char **err);
+
+vi_status vigo_compare(const vi_embedding *query, const vi_embedding *ref, int32_t localize,
+                       vi_match **out, char **err);
+vi_status vigo_match_segment(const vi_match *match, int32_t i, vi_segment *out, char **err);
+
+vi_status vigo_index_create(vi_index **out, char **err);
+vi_status vigo_index_add(vi_index *index, const char *id, const vi_embedding *emb, char **err);
+vi_status vigo_index_search(const vi_index *index, const vi_embedding *query, int32_t k,
+                            vi_hits **out, char **err);
+vi_status vigo_index_save(const vi_index *index, const char *path, char **err);
+vi_status vigo_index_load(const char *path, vi_index **out, char **err);
+
+#endif

@@ -1,0 +1,108 @@
+/* C side of the cgo layer: call + copy vi_last_error() in one C call; callback trampolines. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "_cgo_export.h"
+#include "capi.h"
+
+/* On failure, a malloc'ed copy of this thread's message; NULL on success (or out of memory). */
+static vi_status take(vi_status st, char **err) {
+    if (err) *err = st == VI_OK ? NULL : strdup(vi_last_error());
+    return st;
+}
+
+static int progress_trampoline(void *user, double done, double total) {
+    return (int)vigoProgress((uintptr_t)user, done, total);
+}
+
+static void log_trampoline(void *user, int32_t level, const char *msg) {
+    (void)user;
+    vigoLog(level, (char *)msg);
+}
+
+vi_status vigo_set_threads(int32_t n, char **err) { return take(vi_set_threads(n), err); }
+
+void vigo_log_enable(int32_t on) { vi_log_set(on ? log_trampoline : NULL, NULL); }
+
+vi_status vigo_model_load(const char *path, vi_model **out, char **err) {
+    return take(vi_model_load(path, out), err);
+}
+
+vi_status vigo_model_load_memory(const void *data, size_t size, vi_model **out, char **err) {
+    return take(vi_model_load_memory(data, size, out), err);
+}
+
+vi_status vigo_embed_video(const vi_model *model, const char *path, float fps, int32_t max_frames,
+                           int32_t keyframes_only, int32_t decode_threads,
+                           uintptr_t progress_handle, vi_embedding **out, char **err) {
+    vi_embed_options o;
+    vi_status st = VI_EMBED_OPTIONS_INIT(o);
+    if (st != VI_OK) return take(st, err);
+    o.fps = fps;
+    o.max_frames = max_frames;
+    o.keyframes_only = keyframes_only;
+    o.decode_threads = decode_threads;
+    if (progress_handle != 0) {
+        o.progress = progress_trampoline;
+        o.progress_user = (void *)progress_handle; /* an integer handle, not a Go pointer */
+    }
+    return take(vi_embed_video(model, path, &o, out), err);
+}
+
+vi_status vigo_embed_frames(const vi_model *model, const uint8_t *rgb, int32_t n_frames,
+                            int32_t width, int32_t height, int32_t stride, const int64_t *pts_us,
+                            vi_embedding **out, char **err) {
+    return take(vi_embed_frames(model, rgb, n_frames, width, height, stride, pts_us, out), err);
+}
+
+vi_status vigo_embedding_save(const vi_embedding *emb, const char *path, char **err) {
+    return take(vi_embedding_save(emb, path), err);
+}
+
+vi_status vigo_embedding_load(const char *path, vi_embedding **out, char **err) {
+    return take(vi_embedding_load(path, out), err);
+}
+
+vi_status vigo_embedding_to_memory(const vi_embedding *emb, void **data, size_t *size,
+                                   char **err) {
+    return take(vi_embedding_to_memory(emb, data, size), err);
+}
+
+vi_status vigo_embedding_from_memory(const void *data, size_t size, vi_embedding **out,
+                                     char **err) {
+    return take(vi_embedding_from_memory(data, size, out), err);
+}
+
+vi_status vigo_compare(const vi_embedding *query, const vi_embedding *ref, int32_t localize,
+                       vi_match **out, char **err) {
+    vi_compare_options o;
+    vi_status st = VI_COMPARE_OPTIONS_INIT(o);
+    if (st != VI_OK) return take(st, err);
+    o.localize = localize;
+    return take(vi_compare(query, ref, &o, out), err);
+}
+
+vi_status vigo_match_segment(const vi_match *match, int32_t i, vi_segment *out, char **err) {
+    return take(vi_match_segment(match, i, out), err);
+}
+
+vi_status vigo_index_create(vi_index **out, char **err) {
+    return take(vi_index_create(out), err);
+}
+
+vi_status vigo_index_add(vi_index *index, const char *id, const vi_embedding *emb, char **err) {
+    return take(vi_index_add(index, id, emb), err);
+}
+
+vi_status vigo_index_search(const vi_index *index, const vi_embedding *query, int32_t k,
+                            vi_hits **out, char **err) {
+    return take(vi_index_search(index, query, k, out), err);
+}
+
+vi_status vigo_index_save(const vi_index *index, const char *path, char **err) {
+    return take(vi_index_save(index, path), err);
+}
+
+vi_status vigo_index_load(const char *path, vi_index **out, char **err) {
+    return take(vi_index_load(path, out), err);
+}

@@ -1,0 +1,365 @@
+/*
+ * vinfringe.h - the public C API of libvinfringe: video copy detection.
+ *
+ * libvinfringe fingerprints videos and tells whether one video is a copy of another, even after
+ * cropping, re-encoding, flipping, speed changes, borders, logos or picture-in-picture. It
+ * implements DMI (Liu et al., ACM MM 2023): a frozen CNN backbone turns each sampled frame into a
+ * feature, and a linear head (six disentangled sub-feature heads, an auxiliary head and a fusion
+ * layer, folded into one affine map at inference) turns features into L2-normalised embeddings.
+ *
+ * Fifteen lines of usage:
+ *
+ *     vi_model *m = NULL;
+ *     vi_embedding *a = NULL, *b = NULL;
+ *     vi_match *r = NULL;
+ *     if (vi_model_load(NULL, &m) != VI_OK                  // NULL: the built-in default model
+ *         || vi_embed_video(m, "original.mp4", NULL, &a) != VI_OK
+ *         || vi_embed_video(m, "upload.mp4", NULL, &b) != VI_OK
+ *         || vi_compare(a, b, NULL, &r) != VI_OK) {
+ *         fprintf(stderr, "error: %s\n", vi_last_error());
+ *     } else {
+ *         printf("copy score %.3f\n", vi_match_score(r));
+ *     }
+ *     vi_match_free(r);
+ *     vi_embedding_free(a);
+ *     vi_embedding_free(b);
+ *     vi_model_free(m);
+ *
+ * Conventions that hold for every function below:
+ * - Fallible functions return a vi_status. On failure a readable message (naming the file and,
+ *   where there is one, FFmpeg's or libtorch's own reason) is kept per thread and read with
+ *   vi_last_error(). Out-parameters are set to NULL (or 0) on failure.
+ * - Objects returned through an out-parameter belong to the caller and are released with the
+ *   matching vi_*_free function, never with free(). Every vi_*_free accepts NULL.
+ * - Pointers returned by accessors are borrowed: they live as long as the object they came from.
+ * - Strings are UTF-8 and NUL-terminated; input buffers are borrowed for the call only.
+ * - Options structs are passed by pointer, NULL meaning "all defaults". Initialise them with their
+ *   vi_*_options_init function, which records the struct's size so that the struct can grow in
+ *   later versions without breaking programs built against this one.
+ * - Thread safety is stated on each function. In short: a vi_model is immutable once loaded and
+ *   may be shared by any number of threads; embeddings, matches and hit lists are immutable and
+ *   may be read from several threads; a vi_index may be searched concurrently but add, save and
+ *   free need exclusive access.
+ * - The library never prints, never exits and never lets a C++ exception out.
+ */
+#ifndef VINFRINGE_H
+#define VINFRINGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(VI_BUILDING_DLL)
+#define VI_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(VI_USING_DLL)
+#define VI_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define VI_API __attribute__((visibility("default")))
+#else
+#define VI_API
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Version                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+#define VI_VERSION_MAJOR 0
+#define VI_VERSION_MINOR 1
+#define VI_VERSION_PATCH 0
+/** Version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define VI_VERSION_NUMBER (VI_VERSION_MAJOR * 10000 + VI_VERSION_MINOR * 100 + VI_VERSION_PATCH)
+
+/** Runtime version number of the loaded library; compare with VI_VERSION_NUMBER.
+ *  Thread safety: any thread. @since 0.1 */
+VI_API uint32_t vi_version(void);
+
+/** Runtime version as a static string such as "0.1.0". Thread safety: any thread. @since 0.1 */
+VI_API const char *vi_version_string(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes and errors                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Status codes. The numbers are part of the ABI and are never reused. */
+typedef enum vi_status {
+    VI_OK = 0,
+    VI_E_INVALID_ARG = 1,  /**< NULL where an object is required, out-of-range option, ... */
+    VI_E_IO = 2,           /**< file missing, unreadable, unwritable, or a directory */
+    VI_E_NO_VIDEO = 3,     /**< the file has no decodable video stream or no frames */
+    VI_E_DECODE = 4,       /**< FFmpeg could not demux or decode the file (damaged, not media) */
+    VI_E_UNSUPPORTED = 5,  /**< valid input that this build cannot handle (codec, frame size) */
+    VI_E_BAD_MODEL = 6,    /**< not a model file, corrupt, or missing tensors */
+    VI_E_FORMAT = 7,       /**< an embedding or index file is corrupt, truncated or of a newer
+                                version; or two objects come from different models */
+    VI_E_NOMEM = 8,        /**< allocation failed */
+    VI_E_INTERNAL = 9,     /**< a bug or a libtorch failure; the message says which */
+    VI_E_CANCELLED = 10    /**< a progress callback asked to stop */
+} vi_status;
+
+/** A static English description of a status code; never NULL. Thread safety: any thread. */
+VI_API const char *vi_status_str(vi_status status);
+
+/**
+ * The message of the last failure on the calling thread: what went wrong, with the file name and
+ * the underlying library's own reason. Empty string if nothing failed yet. The pointer is valid
+ * until the next vi_ call on the same thread. Thread safety: per thread. @since 0.1
+ */
+VI_API const char *vi_last_error(void);
+
+/** Log levels for vi_log_set. */
+typedef enum vi_log_level { VI_LOG_ERROR = 0, VI_LOG_WARN = 1, VI_LOG_INFO = 2, VI_LOG_DEBUG = 3 } vi_log_level;
+
+/** Log callback: `level` is a vi_log_level, `msg` a NUL-terminated line borrowed for the call. */
+typedef void (*vi_log_fn)(void *user, int32_t level, const char *msg);
+
+/**
+ * Route the library's diagnostics (skipped damaged frames, fallbacks) to `fn`; NULL (the default)
+ * keeps the library silent. Thread safety: call before other threads use the library. @since 0.1
+ */
+VI_API void vi_log_set(vi_log_fn fn, void *user);
+
+/**
+ * Set how many threads libtorch uses for one forward pass (process-wide; 0 leaves libtorch's
+ * default). Thread safety: call before other threads use the library. @since 0.1
+ */
+VI_API vi_status vi_set_threads(int32_t n_threads);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A loaded model: backbone weights plus the embedding head. Immutable after loading. */
+typedef struct vi_model vi_model;
+
+/**
+ * Load a model file (.vimodel). `path` NULL loads the default model compiled into the library.
+ * @param path  UTF-8 path, or NULL for the built-in model
+ * @param out   receives the model; free with vi_model_free(). Set to NULL on failure.
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_BAD_MODEL, VI_E_NOMEM, VI_E_INTERNAL
+ * Thread safety: any thread. @since 0.1
+ */
+VI_API vi_status vi_model_load(const char *path, vi_model **out);
+
+/** As vi_model_load, from `size` bytes at `data` (copied; the buffer may be freed afterwards). */
+VI_API vi_status vi_model_load_memory(const void *data, size_t size, vi_model **out);
+
+/** Release a model. NULL is a no-op. Embeddings made with it stay valid.
+ *  Thread safety: no other thread may be using the model. */
+VI_API void vi_model_free(vi_model *model);
+
+/** Dimension of the embeddings the model produces (256 for DMI heads). Thread safety: any. */
+VI_API int32_t vi_model_dim(const vi_model *model);
+
+/** Dimension of the backbone's frame features that feed the head. Thread safety: any. */
+VI_API int32_t vi_model_feature_dim(const vi_model *model);
+
+/** Side of the square RGB image the backbone takes (224). Thread safety: any. */
+VI_API int32_t vi_model_input_size(const vi_model *model);
+
+/** Model identifier (name and weight checksum), e.g. "mnv2-gem-pcaw256:1a2b3c4d". Embeddings
+ *  and indexes remember it, so that vectors of different models are never compared. Borrowed,
+ *  lives as long as the model. Thread safety: any. */
+VI_API const char *vi_model_id(const vi_model *model);
+
+/** Human-readable description stored in the model file (how it was made). Borrowed. */
+VI_API const char *vi_model_description(const vi_model *model);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Embedding videos                                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A video's fingerprint: one L2-normalised vector per sampled frame, their timestamps, and the
+ *  video-level vector (the head applied to the mean frame feature). Immutable. */
+typedef struct vi_embedding vi_embedding;
+
+/** Progress callback: `done` and `total` in seconds of video (total 0 when unknown). Return
+ *  nonzero to cancel; the call then fails with VI_E_CANCELLED. Runs on the calling thread. */
+typedef int (*vi_progress_fn)(void *user, double done, double total);
+
+/** Options for vi_embed_video. Initialise with vi_embed_options_init(). */
+typedef struct vi_embed_options {
+    uint32_t struct_size;       /**< set by vi_embed_options_init; never by hand */
+    float fps;                  /**< frames sampled per second of video; 0 = 1.0 (max 60) */
+    int32_t max_frames;         /**< stop after this many sampled frames; 0 = no cap */
+    int32_t keyframes_only;     /**< 1: decode keyframes only (several times faster, coarser) */
+    int32_t decode_threads;     /**< FFmpeg decoding threads; 0 = automatic */
+    vi_progress_fn progress;    /**< optional progress / cancel hook */
+    void *progress_user;        /**< passed to `progress`; never dereferenced by the library */
+    /* new fields are appended here only */
+} vi_embed_options;
+
+/** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
+ *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small. */
+VI_API vi_status vi_embed_options_init(vi_embed_options *opts, size_t struct_size);
+#define VI_EMBED_OPTIONS_INIT(o) vi_embed_options_init(&(o), sizeof(o))
+
+/**
+ * Decode a video file with FFmpeg, sample frames (1 fps by default, on presentation time), run
+ * the backbone and the head, and return its embedding. Frames are streamed: memory does not grow
+ * with the video's length.
+ * @param model  loaded model (shared, read-only)
+ * @param path   any container and codec FFmpeg reads
+ * @param opts   NULL for defaults
+ * @param out    receives the embedding; free with vi_embedding_free()
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NO_VIDEO, VI_E_DECODE, VI_E_UNSUPPORTED,
+ *         VI_E_NOMEM, VI_E_INTERNAL, VI_E_CANCELLED
+ * Thread safety: any thread; several threads may embed with the same model at once. @since 0.1
+ */
+VI_API vi_status vi_embed_video(const vi_model *model, const char *path,
+                                const vi_embed_options *opts, vi_embedding **out);
+
+/**
+ * Embed frames the host decoded itself: `n_frames` packed RGB24 images of `width` x `height`,
+ * row stride `stride` bytes (0 = width * 3), laid one after another (frame i starts at
+ * rgb + i * stride * height), with presentation times `pts_us` in microseconds (NULL: 1 fps).
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_UNSUPPORTED, VI_E_NOMEM, VI_E_INTERNAL
+ * Thread safety: any thread, as vi_embed_video. @since 0.1
+ */
+VI_API vi_status vi_embed_frames(const vi_model *model, const uint8_t *rgb, int32_t n_frames,
+                                 int32_t width, int32_t height, int32_t stride,
+                                 const int64_t *pts_us, vi_embedding **out);
+
+/** Release an embedding. NULL is a no-op. */
+VI_API void vi_embedding_free(vi_embedding *emb);
+
+/** Vector dimension. */
+VI_API int32_t vi_embedding_dim(const vi_embedding *emb);
+/** Number of sampled frames (>= 1). */
+VI_API int32_t vi_embedding_frame_count(const vi_embedding *emb);
+/** Presentation time of each sampled frame, microseconds, as ffprobe reports them; borrowed. */
+VI_API const int64_t *vi_embedding_timestamps(const vi_embedding *emb);
+/** The video-level vector, `dim` floats, L2-normalised; borrowed. */
+VI_API const float *vi_embedding_video_vector(const vi_embedding *emb);
+/** The frame vectors, frame_count x dim floats row-major, each L2-normalised; borrowed. */
+VI_API const float *vi_embedding_frame_vectors(const vi_embedding *emb);
+/** Duration of the video in seconds (from the container, or the last frame's time). */
+VI_API double vi_embedding_duration(const vi_embedding *emb);
+/** Identifier of the model that made it (see vi_model_id); borrowed. */
+VI_API const char *vi_embedding_model_id(const vi_embedding *emb);
+
+/** Write an embedding file (.vemb: versioned, zlib-compressed, CRC-checked). Written to a
+ *  temporary name then renamed, so a crash never leaves a half-written file.
+ *  @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NOMEM. Thread safety: any thread. */
+VI_API vi_status vi_embedding_save(const vi_embedding *emb, const char *path);
+/** Read an embedding file. @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_FORMAT, VI_E_NOMEM */
+VI_API vi_status vi_embedding_load(const char *path, vi_embedding **out);
+/** Serialise to a new buffer `*data` of `*size` bytes; free it with vi_buffer_free(). */
+VI_API vi_status vi_embedding_to_memory(const vi_embedding *emb, void **data, size_t *size);
+/** Parse a serialised embedding from memory (copied). */
+VI_API vi_status vi_embedding_from_memory(const void *data, size_t size, vi_embedding **out);
+
+/** Free a buffer returned by a vi_*_to_memory function. NULL is a no-op. */
+VI_API void vi_buffer_free(void *data);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Comparing two videos                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A copied span: [query_start, query_end] of the query matches [ref_start, ref_end] of the
+ *  reference, in seconds on each video's own timeline. */
+typedef struct vi_segment {
+    double query_start;
+    double query_end;
+    double ref_start;
+    double ref_end;
+    float score; /**< mean frame similarity along the span, in [-1, 1] */
+} vi_segment;
+
+/** The result of a comparison. Immutable. */
+typedef struct vi_match vi_match;
+
+/** Options for vi_compare. Initialise with vi_compare_options_init(). */
+typedef struct vi_compare_options {
+    uint32_t struct_size; /**< set by vi_compare_options_init */
+    int32_t localize;     /**< 1 (default): also find copied segments; 0: video-level only */
+    /* new fields are appended here only */
+} vi_compare_options;
+
+/** Fill `opts` with defaults. @return VI_OK or VI_E_INVALID_ARG. */
+VI_API vi_status vi_compare_options_init(vi_compare_options *opts, size_t struct_size);
+#define VI_COMPARE_OPTIONS_INIT(o) vi_compare_options_init(&(o), sizeof(o))
+
+/**
+ * Compare a query with a reference.
+ * @param query, ref  embeddings from the same model (else VI_E_FORMAT)
+ * @param out         receives the result; free with vi_match_free()
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT, VI_E_NOMEM
+ * Thread safety: any thread. @since 0.1
+ */
+VI_API vi_status vi_compare(const vi_embedding *query, const vi_embedding *ref,
+                            const vi_compare_options *opts, vi_match **out);
+
+/** Release a match. NULL is a no-op. */
+VI_API void vi_match_free(vi_match *match);
+/** Copy score in [0, 1]: how likely the query copies the reference (see docs/thresholds.md). */
+VI_API float vi_match_score(const vi_match *match);
+/** Cosine of the two video-level vectors, in [-1, 1]. */
+VI_API float vi_match_video_similarity(const vi_match *match);
+/** Number of copied segments found (0 when localisation is off or nothing matched). */
+VI_API int32_t vi_match_segment_count(const vi_match *match);
+/** Copy segment `i` (0 <= i < count) into `*out`. @return VI_OK or VI_E_INVALID_ARG */
+VI_API vi_status vi_match_segment(const vi_match *match, int32_t i, vi_segment *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Index: search a catalogue                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A catalogue of reference embeddings, searchable by a query embedding. */
+typedef struct vi_index vi_index;
+/** A ranked list of search results. Immutable. */
+typedef struct vi_hits vi_hits;
+
+/** Create an empty index; its model is fixed by the first embedding added.
+ *  Thread safety: any thread. @since 0.1 */
+VI_API vi_status vi_index_create(vi_index **out);
+
+/** Release an index. NULL is a no-op. Thread safety: exclusive. */
+VI_API void vi_index_free(vi_index *index);
+
+/**
+ * Add a reference under `id` (copied; ids need not be unique but should be). The embedding is
+ * copied, so it may be freed afterwards.
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (embedding of another model), VI_E_NOMEM
+ * Thread safety: exclusive (no concurrent search, add or save). @since 0.1
+ */
+VI_API vi_status vi_index_add(vi_index *index, const char *id, const vi_embedding *emb);
+
+/** Number of references. Thread safety: as search. */
+VI_API int32_t vi_index_size(const vi_index *index);
+/** Id of reference `i`, borrowed (valid until the index is freed); NULL if out of range. */
+VI_API const char *vi_index_id(const vi_index *index, int32_t i);
+
+/**
+ * The `k` references most similar to `query`, best first (k <= 0 means 10).
+ * @param out  receives the hits; free with vi_hits_free()
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (query of another model), VI_E_NOMEM
+ * Thread safety: several threads may search one index at once. @since 0.1
+ */
+VI_API vi_status vi_index_search(const vi_index *index, const vi_embedding *query, int32_t k,
+                                 vi_hits **out);
+
+/** Write the index to a file (versioned, compressed, CRC-checked; written to a temporary name
+ *  and renamed, so a crash leaves the previous file intact). Thread safety: as search. */
+VI_API vi_status vi_index_save(const vi_index *index, const char *path);
+/** Read an index file. @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_FORMAT, VI_E_NOMEM */
+VI_API vi_status vi_index_load(const char *path, vi_index **out);
+
+/** Release hits. NULL is a no-op. */
+VI_API void vi_hits_free(vi_hits *hits);
+/** Number of hits (<= k). */
+VI_API int32_t vi_hits_count(const vi_hits *hits);
+/** Id of hit `i`, borrowed (lives as long as the hits); NULL if out of range. */
+VI_API const char *vi_hits_id(const vi_hits *hits, int32_t i);
+/** Score of hit `i` (as vi_match_score); 0 if out of range. */
+VI_API float vi_hits_score(const vi_hits *hits, int32_t i);
+/** The full comparison behind hit `i` (segments), borrowed; NULL if out of range. */
+VI_API const vi_match *vi_hits_match(const vi_hits *hits, int32_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VINFRINGE_H */

@@ -1,0 +1,49 @@
+/* Internal helpers shared by every stage: error recording, allocation, logging.
+ * Depends on nothing but the public header. Symbols use the vi__ prefix and stay hidden. */
+#ifndef VI_COMMON_H
+#define VI_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vinfringe.h"
+
+#define VI_HIDDEN __attribute__((visibility("hidden")))
+#define VI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Record `status` and a formatted message for vi_last_error() on this thread; returns status so
+ * callers can write `return vi__fail(VI_E_IO, "cannot open %s: %s", path, strerror(errno));`. */
+VI_HIDDEN vi_status vi__fail(vi_status status, const char *fmt, ...) VI_PRINTF(2, 3);
+/* Prefix the current thread's message with more context ("embedding foo.mp4: <old message>"). */
+VI_HIDDEN void vi__error_prefix(const char *fmt, ...) VI_PRINTF(1, 2);
+/* Clear the thread's message (every public entry point calls this first). */
+VI_HIDDEN void vi__clear_error(void);
+
+/* Allocation wrappers: every allocation in lib/ goes through these, so tests can count them.
+ * vi__malloc/calloc return NULL on failure (and on overflow in calloc/mallocarray). */
+VI_HIDDEN void *vi__malloc(size_t n);
+VI_HIDDEN void *vi__calloc(size_t count, size_t size);
+VI_HIDDEN void *vi__realloc(void *p, size_t n);
+VI_HIDDEN void *vi__mallocarray(size_t count, size_t size);
+VI_HIDDEN void vi__free(void *p);
+VI_HIDDEN char *vi__strdup(const char *s);
+
+/* Logging through the host's callback (silent by default). */
+VI_HIDDEN void vi__log(vi_log_level level, const char *fmt, ...) VI_PRINTF(2, 3);
+
+/* CRC-32 (zlib's) of a buffer, continuing from `crc` (start with 0). */
+VI_HIDDEN uint32_t vi__crc32(uint32_t crc, const void *data, size_t n);
+
+/* Read a whole file into a new buffer (vi__free it). Fails with VI_E_IO naming the file, also for
+ * directories; `max_size` bounds the size accepted (0 = no bound). */
+VI_HIDDEN vi_status vi__read_file(const char *path, uint8_t **data, size_t *size, size_t max_size);
+/* Write a file atomically: to "<path>.tmp.<pid>" then rename over `path`. */
+VI_HIDDEN vi_status vi__write_file_atomic(const char *path, const void *data, size_t size);
+
+/* Options structs start with `uint32_t struct_size`. `dst` (of our size) already holds the
+ * defaults; copy the caller's first min(struct_size, dst_size) bytes over them, so fields that an
+ * older caller does not know keep their defaults. VI_E_INVALID_ARG if struct_size is absurd. */
+VI_HIDDEN vi_status vi__copy_options(void *dst, size_t dst_size, const void *src);
+
+#endif

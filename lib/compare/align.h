@@ -1,0 +1,113 @@
+/* Private header of lib/compare: the candidate graph built from the frame similarities, the
+ * aligners that turn it into copied segments, and every tuning constant of the stage in one place.
+ * docs/alignment.md explains each constant and how the defaults were chosen. */
+#ifndef VI_ALIGN_H
+#define VI_ALIGN_H
+
+#include <stdint.h>
+
+#include "../common/common.h"
+#include "../common/objects.h"
+
+/* ---- Similarity normalisation (align_sim.c) ------------------------------------------------ */
+/* Raw cosines are model-dependent (unrelated frames: ~0..0.3 with the PCA-whitened head, ~0.5..0.8
+ * with raw backbone features), so candidates are judged by a z-score against the background of
+ * their own row and column: z = ((s - loc_row) / scale_row + (s - loc_col) / scale_col) / 2, where
+ * loc is a low quantile of the row (column) and scale is estimated from the lower tail. */
+#define VI_ALIGN_BG_QUANTILE 0.5      /* background location: this quantile of a row/column */
+#define VI_ALIGN_BG_TAIL_QUANTILE 0.1  /* scale = (q(BG) - q(TAIL)) / VI_ALIGN_BG_TAIL_SPAN */
+#define VI_ALIGN_BG_TAIL_SPAN 1.2816   /* distance of those quantiles in a unit normal, 1.645-0.674 */
+#define VI_ALIGN_SCALE_MIN 0.02       /* floor on the scale, so flat rows cannot explode z */
+#define VI_ALIGN_PRIOR_COUNT 16.0     /* pseudo-count shrinking row/column stats to global ones */
+#define VI_ALIGN_PRIOR_LOC 0.15       /* prior background (tiny matrices only), whitened head */
+#define VI_ALIGN_PRIOR_SCALE 0.10
+#define VI_ALIGN_PRIOR_GLOBAL_COUNT 4.0 /* pseudo-count of that prior in the global stats */
+#define VI_ALIGN_ROW_SAMPLE 512       /* values sampled per row for its quantiles */
+#define VI_ALIGN_COL_SAMPLE_ROWS 256  /* query rows sampled for the column statistics */
+#define VI_ALIGN_TOPK 8               /* candidates kept per query row and per reference column */
+#define VI_ALIGN_Z_NODE 3.0f          /* a candidate's z must reach this */
+#define VI_ALIGN_Z_BASE 4.5f          /* node weight in the aligners = min(z, Z_CAP) - Z_BASE */
+#define VI_ALIGN_Z_CAP 15.0f
+
+/* ---- Segment acceptance (both aligners) ---------------------------------------------------- */
+#define VI_ALIGN_Z_SEG 6.0f           /* mean z along an accepted segment */
+#define VI_ALIGN_MIN_NODES 3          /* matched frames in a segment (fewer if a video is shorter) */
+#define VI_ALIGN_SPEED_MIN 0.4        /* accepted reference/query speed of a segment */
+#define VI_ALIGN_SPEED_MAX 2.5
+#define VI_ALIGN_MAX_SEGMENTS 32
+#define VI_ALIGN_MAX_GAP_S 5.0        /* longest jump (seconds, either axis) inside one segment */
+
+/* ---- Temporal network (align_tn.c) -------------------------------------------------------- */
+#define VI_ALIGN_TN_MAX_GAP_ROWS 64   /* bound on query rows searched back for a predecessor */
+#define VI_ALIGN_TN_LOCAL_SLOPE 3.0   /* per-step slope bound (time ratio) */
+#define VI_ALIGN_TN_GAP_COST 0.75f    /* cost per frame skipped on both axes */
+
+/* ---- Hough voting (align_hough.c) --------------------------------------------------------- */
+#define VI_ALIGN_HV_N_SPEEDS 13       /* speeds voted for, geometric from 0.5 to 2 */
+#define VI_ALIGN_HV_BIN_S 1.0         /* offset bin width, seconds of reference time */
+#define VI_ALIGN_HV_TOL_S 1.5         /* distance from the fitted line that still belongs to it */
+
+/* ---- Calibrated score (compare.c) --------------------------------------------------------- */
+/* score = 1 / (1 + exp(-SLOPE * (x - MID))), x = max(video cosine, segment evidence), where the
+ * segment evidence = best segment's mean cosine * len / (len + HALF_LEN_S), len = its query
+ * duration in seconds. Fitted on the benchmark's training split (docs/alignment.md). */
+#define VI_SCORE_MID 0.5f
+#define VI_SCORE_SLOPE 12.0f
+#define VI_SCORE_HALF_LEN_S 3.0f
+
+/* One candidate correspondence (query frame qi shows reference frame ri). */
+struct vi_align_node {
+    int32_t qi, ri;
+    float sim; /* raw cosine */
+    float z;   /* normalised score */
+};
+
+/* The candidate graph: nodes sorted by (qi, ri), plus each video's timeline in seconds. */
+struct vi_align_graph {
+    int32_t nq, nr;
+    const double *tq, *tr;  /* frame times, seconds, non-decreasing */
+    double iq, ir;          /* typical frame interval of each video, seconds (> 0) */
+    int32_t n_nodes;
+    struct vi_align_node *nodes;
+    int32_t *row_start;     /* nq + 1 offsets into nodes */
+};
+
+/* One found segment, in frame indices (inclusive) of each video. */
+struct vi_align_seg {
+    int32_t q0, q1, r0, r1;
+    int32_t n_nodes;
+    float mean_sim, mean_z;
+    double weight;          /* sum of node weights: the ranking key */
+};
+
+enum vi_align_method { VI_ALIGN_TN = 0, VI_ALIGN_HOUGH = 1, VI_ALIGN_DEFAULT = VI_ALIGN_TN };
+
+/* Build the candidate graph of two sets of frame vectors (rows of `dim` floats; rows with NaN/Inf
+ * or zero norm never match). Work is O(nq * nr * dim) time and O((nq + nr) * TOPK) memory plus a
+ * bounded sample; the full matrix is never stored. Free with vi__align_graph_free. */
+VI_HIDDEN vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, int32_t nr,
+                                          int32_t dim, const double *tq, const double *tr,
+                                          struct vi_align_graph *g);
+VI_HIDDEN void vi__align_graph_free(struct vi_align_graph *g);
+
+/* The aligners: fill up to `max_out` segments, best (highest weight) first; return how many, or
+ * -1 when out of memory. */
+VI_HIDDEN int32_t vi__align_tn(const struct vi_align_graph *g, struct vi_align_seg *out,
+                               int32_t max_out);
+VI_HIDDEN int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out,
+                                  int32_t max_out);
+
+/* Shared by the aligners: judge a path (nodes by index into g->nodes, in order) and summarise it
+ * into `seg`; returns 1 if it is an acceptable copied segment. */
+VI_HIDDEN int vi__align_accept(const struct vi_align_graph *g, const int32_t *path, int32_t n,
+                               struct vi_align_seg *seg);
+/* Node weight used by both aligners. */
+static inline float vi__align_weight(float z) {
+    return (z < VI_ALIGN_Z_CAP ? z : VI_ALIGN_Z_CAP) - VI_ALIGN_Z_BASE;
+}
+
+/* vi__compare with an explicit aligner (tests and benchmarks compare the two). */
+VI_HIDDEN vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embedding *r,
+                                       int localize, int method, struct vi_match **out);
+
+#endif

@@ -1,0 +1,151 @@
+/* vi__compare: video-level similarity, copied-segment localisation and the calibrated copy score
+ * of one query/reference pair. The similarity graph is built in align_sim.c, the segments come
+ * from one of the aligners (align_tn.c, align_hough.c), and every constant is in align.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "align.h"
+#include "compare.h"
+
+float vi__dot(const float *a, const float *b, int32_t n) {
+    /* Four partial sums: the same rounding on every platform, and independent chains. */
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* Cosine of two vectors; 0 ("no evidence") when either is zero or holds NaN/Inf. */
+static float cosine(const float *a, const float *b, int32_t n) {
+    double ab = 0.0, aa = 0.0, bb = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    if (!isfinite(ab) || !isfinite(aa) || !isfinite(bb) || aa <= 1e-20 || bb <= 1e-20) return 0.0f;
+    double c = ab / sqrt(aa * bb);
+    if (c > 1.0) c = 1.0;
+    if (c < -1.0) c = -1.0;
+    return (float)c;
+}
+
+/* Frame times in seconds, forced non-decreasing (a damaged file must not break the aligners'
+ * binary searches); frames without a usable time are placed one second after the previous one. */
+static double *timeline(const struct vi_embedding *e) {
+    double *t = vi__mallocarray((size_t)e->n_frames, sizeof *t);
+    if (!t) return NULL;
+    for (int32_t i = 0; i < e->n_frames; i++) {
+        double v = e->pts_us ? (double)e->pts_us[i] / 1e6 : (double)i;
+        if (!isfinite(v)) v = i > 0 ? t[i - 1] + 1.0 : 0.0;
+        if (i > 0 && v < t[i - 1]) v = t[i - 1];
+        t[i] = v;
+    }
+    return t;
+}
+
+/* How long frame i is shown: the step to the next frame, else from the previous one, else (one
+ * frame) what the container's duration leaves, else one second. */
+static double frame_interval(const double *t, int32_t n, int32_t i, double duration, double typ) {
+    if (i + 1 < n && t[i + 1] > t[i]) return t[i + 1] - t[i];
+    if (i > 0 && t[i] > t[i - 1]) return t[i] - t[i - 1];
+    if (n == 1 && isfinite(duration) && duration > t[i]) return duration - t[i];
+    return typ > 0.0 ? typ : 1.0;
+}
+
+static int seg_cmp(const void *a, const void *b) {
+    const vi_segment *x = a, *y = b;
+    if (x->query_start != y->query_start) return x->query_start < y->query_start ? -1 : 1;
+    return (x->ref_start > y->ref_start) - (x->ref_start < y->ref_start);
+}
+
+static float calibrate(float x) {
+    const float s = 1.0f / (1.0f + expf(-VI_SCORE_SLOPE * (x - VI_SCORE_MID)));
+    return isfinite(s) ? s : 0.0f;
+}
+
+static int usable(const struct vi_embedding *e) {
+    return e->n_frames > 0 && e->frames != NULL;
+}
+
+vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embedding *r,
+                             int localize, int method, struct vi_match **out) {
+    if (!out) return vi__fail(VI_E_INVALID_ARG, "compare: out is NULL");
+    *out = NULL;
+    if (!q || !r) return vi__fail(VI_E_INVALID_ARG, "compare: query or reference is NULL");
+    if (q->dim <= 0 || q->dim != r->dim)
+        return vi__fail(VI_E_FORMAT, "compare: embeddings of %d and %d dimensions", q->dim, r->dim);
+
+    const float vcos = (q->video && r->video) ? cosine(q->video, r->video, q->dim) : 0.0f;
+    struct vi_align_seg segs[VI_ALIGN_MAX_SEGMENTS];
+    int32_t n_seg = 0;
+    double *tq = NULL, *tr = NULL;
+    struct vi_align_graph g;
+    memset(&g, 0, sizeof g);
+    if (localize && usable(q) && usable(r)) {
+        tq = timeline(q);
+        tr = timeline(r);
+        if (!tq || !tr) {
+            vi__free(tq);
+            vi__free(tr);
+            return vi__fail(VI_E_NOMEM, "compare: out of memory");
+        }
+        vi_status st = vi__align_graph_build(q->frames, q->n_frames, r->frames, r->n_frames,
+                                             q->dim, tq, tr, &g);
+        if (st == VI_OK) {
+            n_seg = method == VI_ALIGN_HOUGH ? vi__align_hough(&g, segs, VI_ALIGN_MAX_SEGMENTS)
+                                             : vi__align_tn(&g, segs, VI_ALIGN_MAX_SEGMENTS);
+            if (n_seg < 0) st = vi__fail(VI_E_NOMEM, "compare: out of memory aligning");
+        }
+        if (st != VI_OK) {
+            vi__align_graph_free(&g);
+            vi__free(tq);
+            vi__free(tr);
+            return st;
+        }
+    }
+
+    struct vi_match *m = vi__match_alloc(n_seg);
+    if (!m) {
+        vi__align_graph_free(&g);
+        vi__free(tq);
+        vi__free(tr);
+        return vi__fail(VI_E_NOMEM, "compare: out of memory");
+    }
+    m->video_similarity = vcos;
+    m->speed_ratio = 0.0f;
+    float evidence = vcos;
+    for (int32_t k = 0; k < n_seg; k++) {
+        const struct vi_align_seg *s = &segs[k];
+        vi_segment *o = &m->segments[k];
+        o->query_start = tq[s->q0];
+        o->query_end = tq[s->q1] + frame_interval(tq, q->n_frames, s->q1, q->duration, g.iq);
+        o->ref_start = tr[s->r0];
+        o->ref_end = tr[s->r1] + frame_interval(tr, r->n_frames, s->r1, r->duration, g.ir);
+        o->score = s->mean_sim > 1.0f ? 1.0f : (s->mean_sim < -1.0f ? -1.0f : s->mean_sim);
+        const double qlen = o->query_end - o->query_start;
+        if (k == 0) /* segs[0] is the heaviest */
+            m->speed_ratio = qlen > 0.0 ? (float)((o->ref_end - o->ref_start) / qlen) : 0.0f;
+        const float e = o->score * (float)(qlen / (qlen + VI_SCORE_HALF_LEN_S));
+        if (e > evidence) evidence = e;
+    }
+    if (n_seg > 1) qsort(m->segments, (size_t)n_seg, sizeof *m->segments, seg_cmp);
+    m->score = calibrate(evidence);
+    vi__align_graph_free(&g);
+    vi__free(tq);
+    vi__free(tr);
+    *out = m;
+    return VI_OK;
+}
+
+vi_status vi__compare(const struct vi_embedding *q, const struct vi_embedding *r, int localize,
+                      struct vi_match **out) {
+    return vi__compare_method(q, r, localize, VI_ALIGN_DEFAULT, out);
+}

@@ -1,0 +1,40 @@
+/* Decoding and frame sampling with FFmpeg: the only stage that includes libav* headers.
+ * A decoder streams sampled frames one at a time, already converted by swscale to the
+ * backbone's square RGB24 input, so memory does not grow with the video's length. */
+#ifndef VI_DECODE_H
+#define VI_DECODE_H
+
+#include <stdint.h>
+
+#include "../common/common.h"
+
+typedef struct vi__decode_params {
+    double fps;             /* sampling rate on presentation time (> 0) */
+    int32_t max_frames;     /* 0 = no cap */
+    int32_t keyframes_only; /* decode keyframes only */
+    int32_t threads;        /* 0 = automatic */
+    int32_t out_size;       /* side of the square RGB24 output image */
+} vi__decode_params;
+
+struct vi__decoder;
+
+/* Open `path` and its best video stream. Errors: VI_E_IO (missing, directory, unreadable),
+ * VI_E_DECODE (not media / damaged header), VI_E_NO_VIDEO (no video stream),
+ * VI_E_UNSUPPORTED (no decoder, absurd frame size); the message names the file and FFmpeg's
+ * reason. */
+VI_HIDDEN vi_status vi__decoder_open(const char *path, const vi__decode_params *p,
+                                     struct vi__decoder **out);
+/* Produce the next sampled frame into `rgb` (out_size * out_size * 3 bytes, rotation metadata
+ * applied) with its presentation time in microseconds. `*got` is 0 at the end of the stream.
+ * Damaged packets are skipped with a warning through vi__log. A file that yields no frame at all
+ * fails with VI_E_NO_VIDEO (or VI_E_DECODE when decoding errors were seen). */
+VI_HIDDEN vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us, int *got);
+/* Duration in seconds from the container (0 if unknown). */
+VI_HIDDEN double vi__decoder_duration(const struct vi__decoder *d);
+VI_HIDDEN void vi__decoder_close(struct vi__decoder *d);
+
+/* Resize one packed RGB24 host frame (any size, row stride `stride`) to the square output. */
+VI_HIDDEN vi_status vi__scale_rgb(const uint8_t *rgb, int32_t width, int32_t height, int32_t stride,
+                                  uint8_t *out, int32_t out_size);
+
+#endif

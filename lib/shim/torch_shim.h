@@ -1,0 +1,47 @@
+/* The C side of the libtorch shim (torch_shim.cpp is the only C++ in the library and the only
+ * file that includes torch headers). Every function catches all C++ exceptions and turns them
+ * into a status plus a message; tensors cross only as plain float arrays. */
+#ifndef VI_TORCH_SHIM_H
+#define VI_TORCH_SHIM_H
+
+#include <stdint.h>
+
+#include "../common/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A named float32 array (borrowed for the call). */
+typedef struct vi__named_f32 {
+    const char *name;
+    const float *data;
+    int32_t ndim;
+    int64_t dims[4];
+} vi__named_f32;
+
+typedef struct vi__net vi__net; /* a frozen backbone, immutable after creation */
+
+/* Build the MobileNetV2 feature extractor from its weights (names as written by
+ * models/convert_nsfwjs.mjs). Fails with VI_E_BAD_MODEL naming a missing or misshapen tensor. */
+VI_HIDDEN vi_status vi__net_create(const vi__named_f32 *tensors, int32_t n_tensors, vi__net **out);
+VI_HIDDEN void vi__net_free(vi__net *net);
+/* Dimension of the frame feature vi__net_features produces. */
+VI_HIDDEN int32_t vi__net_feature_dim(const vi__net *net);
+/* Frame features for `n` square RGB24 images of side `size` (n x size x size x 3 bytes):
+ * writes n x feature_dim floats. Thread safety: any number of threads on one net. */
+VI_HIDDEN vi_status vi__net_features(const vi__net *net, const uint8_t *rgb, int32_t n, int32_t size,
+                                     float *features);
+/* For the exact-port test: run the network on a float NHWC input already preprocessed as the
+ * Keras model expects and copy the activation of Keras layer `layer` (NHWC) into `out`
+ * (capacity `cap` floats); `*count` receives the number of floats and `shape` its 4 dims. */
+VI_HIDDEN vi_status vi__net_activation(const vi__net *net, const float *input_nhwc, int32_t n,
+                                       int32_t h, int32_t w, const char *layer, float *out,
+                                       int64_t cap, int64_t *count, int64_t shape[4]);
+VI_HIDDEN vi_status vi__torch_set_threads(int32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,699 @@
+/* Unit tests of lib/compare on hand-built embeddings.
+ *
+ * Videos are synthetic but structured like real ones: a sequence of shots, each shot a random
+ * direction (with a few shared "genre" directions, so unrelated shots are mildly similar) and its
+ * frames drifting around it. A copy takes reference frames, adds noise of a given strength, and
+ * may skip frames (speed-up) or repeat them (slow-down) before splicing them into unrelated
+ * query footage. Two similarity regimes are built: "head" (unrelated frames ~0..0.3, copies
+ * ~0.6..0.9, like the PCA-whitened head) and "raw" (unrelated ~0.5..0.8, like raw backbone
+ * features). The ground truth is known by construction; found spans are checked within one frame,
+ * and a small benchmark prints the VCSL segment F1 of both aligners. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/common.h"
+#include "common/objects.h"
+#include "compare/align.h"
+#include "compare/compare.h"
+
+#define DIM 256
+#define N_GENRES 4
+
+/* ---- deterministic random numbers ---------------------------------------------------------- */
+
+typedef struct {
+    uint64_t s;
+} rng_t;
+
+static uint64_t rng_next(rng_t *r) {
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(rng_t *r) { return (double)(rng_next(r) >> 11) / 9007199254740992.0; }
+
+static int rng_int(rng_t *r, int lo, int hi) { /* inclusive */
+    return lo + (int)(rng_unit(r) * (hi - lo + 1));
+}
+
+static double rng_gauss(rng_t *r) {
+    double u = rng_unit(r), v = rng_unit(r);
+    if (u < 1e-300) u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static void normalize(float *v, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)v[i] * v[i];
+    const float inv = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
+    for (int i = 0; i < n; i++) v[i] *= inv;
+}
+
+static void random_unit(rng_t *r, float *v, int n) {
+    for (int i = 0; i < n; i++) v[i] = (float)rng_gauss(r);
+    normalize(v, n);
+}
+
+/* ---- synthetic footage ------------------------------------------------------------------- */
+
+/* A world: the shared directions every video of one test draws from. */
+typedef struct {
+    rng_t rng;
+    float genre[N_GENRES][DIM];
+    float common[DIM];
+    int raw; /* 1: add a strong common component (raw-backbone-like similarities) */
+} world_t;
+
+static void world_init(world_t *w, uint64_t seed, int raw) {
+    w->rng.s = seed;
+    for (int g = 0; g < N_GENRES; g++) random_unit(&w->rng, w->genre[g], DIM);
+    random_unit(&w->rng, w->common, DIM);
+    w->raw = raw;
+}
+
+/* `n` clean content frames: shots of 2..12 frames, drifting around the shot's direction. */
+static float *footage(world_t *w, int n) {
+    float *f = malloc((size_t)n * DIM * sizeof *f);
+    float shot[DIM], drift[DIM], step[DIM];
+    int left = 0;
+    for (int i = 0; i < n; i++) {
+        if (left == 0) {
+            left = rng_int(&w->rng, 2, 12);
+            random_unit(&w->rng, shot, DIM);
+            const float *g = w->genre[rng_int(&w->rng, 0, N_GENRES - 1)];
+            for (int d = 0; d < DIM; d++) shot[d] += 0.45f * g[d];
+            normalize(shot, DIM);
+            memset(drift, 0, sizeof drift);
+        }
+        random_unit(&w->rng, step, DIM);
+        for (int d = 0; d < DIM; d++) drift[d] = 0.8f * drift[d] + 0.25f * step[d];
+        float *o = f + (size_t)i * DIM;
+        for (int d = 0; d < DIM; d++) o[d] = shot[d] + drift[d];
+        normalize(o, DIM);
+        left--;
+    }
+    return f;
+}
+
+/* What the model would output for clean content `c` seen through a copy edit of `noise`. */
+static void observe(world_t *w, const float *c, float noise, float *out) {
+    float nv[DIM];
+    random_unit(&w->rng, nv, DIM);
+    for (int d = 0; d < DIM; d++) out[d] = c[d] + noise * nv[d];
+    normalize(out, DIM);
+    if (w->raw) {
+        for (int d = 0; d < DIM; d++) out[d] = 0.62f * out[d] + 0.78f * w->common[d];
+        normalize(out, DIM);
+    }
+}
+
+static struct vi_embedding *make_emb(int n, const float *frames, double fps, double t0) {
+    struct vi_embedding *e = NULL;
+    ck_assert_int_eq(vi__embedding_alloc(DIM, n, "synthetic", &e), VI_OK);
+    memcpy(e->frames, frames, (size_t)n * DIM * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        e->pts_us[i] = (int64_t)llround((t0 + i / fps) * 1e6);
+        for (int d = 0; d < DIM; d++) e->video[d] += frames[(size_t)i * DIM + d];
+    }
+    normalize(e->video, DIM);
+    e->duration = t0 + n / fps;
+    return e;
+}
+
+/* A ground-truth copied span in seconds. */
+typedef struct {
+    double q0, q1, r0, r1;
+} truth_t;
+
+/* A test pair under construction: the reference footage, and the query assembled piece by
+ * piece from unrelated filler and (edited) excerpts of the reference. */
+typedef struct {
+    world_t *w;
+    int nr;
+    float *ref_clean;
+    float *q;   /* observed query frames */
+    int nq, cap;
+    double q_fps, r_fps, q_t0;
+    truth_t truth[8];
+    int n_truth;
+} pair_t;
+
+static void pair_init(pair_t *p, world_t *w, int nr) {
+    memset(p, 0, sizeof *p);
+    p->w = w;
+    p->nr = nr;
+    p->ref_clean = footage(w, nr);
+    p->cap = 64;
+    p->q = malloc((size_t)p->cap * DIM * sizeof(float));
+    p->q_fps = p->r_fps = 1.0;
+}
+
+static float *q_push(pair_t *p) {
+    if (p->nq == p->cap) {
+        p->cap *= 2;
+        p->q = realloc(p->q, (size_t)p->cap * DIM * sizeof(float));
+    }
+    return p->q + (size_t)(p->nq++) * DIM;
+}
+
+static void add_filler(pair_t *p, int n) {
+    float *c = footage(p->w, n);
+    for (int i = 0; i < n; i++) observe(p->w, c + (size_t)i * DIM, 0.1f, q_push(p));
+    free(c);
+}
+
+/* Copy reference frames [r0, r1) at `speed` (2: every second frame, 0.5: each frame twice). */
+static void add_copy(pair_t *p, int r0, int r1, double speed, float noise) {
+    const int q_start = p->nq;
+    const int n = (int)((r1 - r0) / speed + 0.5);
+    for (int k = 0; k < n; k++) {
+        int src = r0 + (int)(k * speed);
+        if (src >= r1) src = r1 - 1;
+        observe(p->w, p->ref_clean + (size_t)src * DIM, noise, q_push(p));
+    }
+    truth_t *t = &p->truth[p->n_truth++];
+    t->q0 = p->q_t0 + q_start / p->q_fps;
+    t->q1 = p->q_t0 + p->nq / p->q_fps;
+    t->r0 = r0 / p->r_fps;
+    t->r1 = r1 / p->r_fps;
+}
+
+static void pair_embeddings(pair_t *p, struct vi_embedding **q, struct vi_embedding **r) {
+    float *rf = malloc((size_t)p->nr * DIM * sizeof *rf);
+    for (int i = 0; i < p->nr; i++)
+        observe(p->w, p->ref_clean + (size_t)i * DIM, 0.1f, rf + (size_t)i * DIM);
+    *r = make_emb(p->nr, rf, p->r_fps, 0.0);
+    *q = make_emb(p->nq, p->q, p->q_fps, p->q_t0);
+    free(rf);
+}
+
+static void pair_free(pair_t *p) {
+    free(p->ref_clean);
+    free(p->q);
+}
+
+/* ---- checks -------------------------------------------------------------------------------- */
+
+static void print_match(const char *name, const struct vi_match *m) {
+    printf("%s: score %.3f video %.3f speed %.2f, %d segment(s)", name, m->score,
+           m->video_similarity, m->speed_ratio, m->n_segments);
+    for (int k = 0; k < m->n_segments; k++)
+        printf(" [q %.2f-%.2f r %.2f-%.2f s %.2f]", m->segments[k].query_start,
+               m->segments[k].query_end, m->segments[k].ref_start, m->segments[k].ref_end,
+               m->segments[k].score);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* Every truth span is found by exactly one segment, within `tol_q` / `tol_r` seconds. */
+static void check_spans(const struct vi_match *m, const truth_t *t, int n, double tol_q,
+                        double tol_r) {
+    ck_assert_int_eq(m->n_segments, n);
+    for (int k = 0; k < n; k++) {
+        int hit = 0;
+        for (int s = 0; s < m->n_segments; s++) {
+            const vi_segment *g = &m->segments[s];
+            if (fabs(g->query_start - t[k].q0) <= tol_q && fabs(g->query_end - t[k].q1) <= tol_q &&
+                fabs(g->ref_start - t[k].r0) <= tol_r && fabs(g->ref_end - t[k].r1) <= tol_r)
+                hit++;
+        }
+        ck_assert_msg(hit == 1, "truth q %.2f-%.2f r %.2f-%.2f found %d times", t[k].q0, t[k].q1,
+                      t[k].r0, t[k].r1, hit);
+    }
+}
+
+static struct vi_match *run(const struct vi_embedding *q, const struct vi_embedding *r,
+                            int localize) {
+    struct vi_match *m = NULL;
+    ck_assert_int_eq(vi__compare(q, r, localize, &m), VI_OK);
+    ck_assert_ptr_nonnull(m);
+    ck_assert(m->score >= 0.0f && m->score <= 1.0f);
+    ck_assert(isfinite(m->video_similarity));
+    return m;
+}
+
+/* ---- VCSL segment metric (He et al., CVPR 2022): overlap on each axis, multiplied ---------- */
+
+typedef struct {
+    double q0, q1, r0, r1;
+} box_t;
+
+static int cmp_d2(const void *a, const void *b) {
+    const double *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Length of the union of n intervals iv[2k], iv[2k+1] (sorted in place). */
+static double union_len(double *iv, int n) {
+    if (n == 0) return 0;
+    qsort(iv, (size_t)n, 2 * sizeof(double), cmp_d2);
+    double total = 0, s = iv[0], e = iv[1];
+    for (int k = 1; k < n; k++) {
+        if (iv[2 * k] > e) {
+            total += e - s;
+            s = iv[2 * k];
+            e = iv[2 * k + 1];
+        } else if (iv[2 * k + 1] > e) {
+            e = iv[2 * k + 1];
+        }
+    }
+    return total + e - s;
+}
+
+/* Precision of `a` against `b` (recall: swap them), both axes multiplied. */
+static double overlap_ratio(const box_t *a, int na, const box_t *b, int nb) {
+    double tp_q = 0, tp_r = 0, sum_q = 0, sum_r = 0;
+    double *iq = malloc((size_t)(nb + 1) * 2 * sizeof(double));
+    double *ir = malloc((size_t)(nb + 1) * 2 * sizeof(double));
+    for (int i = 0; i < na; i++) {
+        int k = 0;
+        for (int j = 0; j < nb; j++) {
+            const double q0 = fmax(a[i].q0, b[j].q0), q1 = fmin(a[i].q1, b[j].q1);
+            const double r0 = fmax(a[i].r0, b[j].r0), r1 = fmin(a[i].r1, b[j].r1);
+            if (q1 > q0 && r1 > r0) {
+                iq[2 * k] = q0;
+                iq[2 * k + 1] = q1;
+                ir[2 * k] = r0;
+                ir[2 * k + 1] = r1;
+                k++;
+            }
+        }
+        tp_q += union_len(iq, k);
+        tp_r += union_len(ir, k);
+        sum_q += a[i].q1 - a[i].q0;
+        sum_r += a[i].r1 - a[i].r0;
+    }
+    free(iq);
+    free(ir);
+    return (tp_q / (sum_q + 1e-6)) * (tp_r / (sum_r + 1e-6));
+}
+
+static void pair_pr(const struct vi_match *m, const truth_t *t, int nt, double *p, double *r) {
+    box_t pred[VI_ALIGN_MAX_SEGMENTS], gt[8];
+    const int np = m->n_segments;
+    for (int k = 0; k < np; k++) {
+        pred[k].q0 = m->segments[k].query_start;
+        pred[k].q1 = m->segments[k].query_end;
+        pred[k].r0 = m->segments[k].ref_start;
+        pred[k].r1 = m->segments[k].ref_end;
+    }
+    for (int k = 0; k < nt; k++) {
+        gt[k].q0 = t[k].q0;
+        gt[k].q1 = t[k].q1;
+        gt[k].r0 = t[k].r0;
+        gt[k].r1 = t[k].r1;
+    }
+    if (np == 0 && nt == 0) {
+        *p = *r = 1;
+    } else if (np == 0) {
+        *p = 1;
+        *r = 0;
+    } else if (nt == 0) {
+        *p = 0;
+        *r = 1;
+    } else {
+        *p = overlap_ratio(pred, np, gt, nt);
+        *r = overlap_ratio(gt, nt, pred, np);
+    }
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+
+START_TEST(test_dot_matches_naive_sum) {
+    float a[37], b[37];
+    double want = 0;
+    for (int i = 0; i < 37; i++) {
+        a[i] = (float)sin(i * 0.7);
+        b[i] = (float)cos(i * 1.3);
+        want += (double)a[i] * b[i];
+    }
+    ck_assert_double_eq_tol(vi__dot(a, b, 37), want, 1e-5);
+    ck_assert_float_eq(vi__dot(a, b, 0), 0.0f);
+}
+END_TEST
+
+START_TEST(test_whole_copy_is_one_segment) {
+    world_t w;
+    world_init(&w, 11, 0);
+    pair_t p;
+    pair_init(&p, &w, 60);
+    add_copy(&p, 0, 60, 1.0, 0.6f);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    struct vi_match *m = run(q, r, 1);
+    print_match("whole copy", m);
+    check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+    ck_assert_float_eq_tol(m->speed_ratio, 1.0f, 0.05f);
+    ck_assert(m->score > 0.9f);
+    vi_match_free(m);
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+/* The query starts at 7.5 s on its own timeline and holds a 30 s excerpt after 20 s of other
+ * footage; both regimes of similarity must give the same spans. */
+START_TEST(test_excerpt_time_shifted) {
+    world_t w;
+    world_init(&w, 21 + (uint64_t)_i, _i);
+    pair_t p;
+    pair_init(&p, &w, 120);
+    p.q_t0 = 7.5;
+    add_filler(&p, 20);
+    add_copy(&p, 40, 70, 1.0, 0.75f);
+    add_filler(&p, 25);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    struct vi_match *m = run(q, r, 1);
+    print_match(_i ? "excerpt (raw regime)" : "excerpt (head regime)", m);
+    check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+    vi_match_free(m);
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_speedup_2x_by_frame_skipping) {
+    world_t w;
+    world_init(&w, 31, 0);
+    pair_t p;
+    pair_init(&p, &w, 120);
+    add_filler(&p, 15);
+    add_copy(&p, 20, 80, 2.0, 0.6f);
+    add_filler(&p, 15);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    struct vi_match *m = run(q, r, 1);
+    print_match("2x", m);
+    /* The last query frame shows reference frame 78; frame 79 is skipped, so the reference end
+     * may be one (reference) frame short. */
+    check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+    ck_assert_float_eq_tol(m->speed_ratio, 2.0f, 0.15f);
+    vi_match_free(m);
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_slowdown_half_by_repetition) {
+    world_t w;
+    world_init(&w, 41, 0);
+    pair_t p;
+    pair_init(&p, &w, 90);
+    add_filler(&p, 10);
+    add_copy(&p, 30, 55, 0.5, 0.6f);
+    add_filler(&p, 10);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    struct vi_match *m = run(q, r, 1);
+    print_match("0.5x", m);
+    check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+    ck_assert_float_eq_tol(m->speed_ratio, 0.5f, 0.05f);
+    vi_match_free(m);
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_two_segments_and_dropped_frames) {
+    world_t w;
+    world_init(&w, 51, 0);
+    pair_t p;
+    pair_init(&p, &w, 150);
+    add_filler(&p, 12);
+    add_copy(&p, 90, 120, 1.0, 0.7f);
+    add_filler(&p, 20);
+    add_copy(&p, 10, 35, 1.0, 0.7f);
+    add_filler(&p, 8);
+    /* Drop two frames inside the second copy: replace them with unrelated footage. */
+    float *junk = footage(&w, 2);
+    const int at = (int)(p.truth[1].q0 + 10);
+    for (int k = 0; k < 2; k++) observe(&w, junk + k * DIM, 0.1f, p.q + (size_t)(at + k) * DIM);
+    free(junk);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    struct vi_match *m = run(q, r, 1);
+    print_match("two segments", m);
+    check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+    vi_match_free(m);
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_copy_scores_above_non_copy) {
+    world_t w;
+    world_init(&w, 61 + (uint64_t)_i, _i);
+    pair_t a, b;
+    pair_init(&a, &w, 80);
+    add_filler(&a, 20);
+    add_copy(&a, 10, 30, 1.0, 0.7f);
+    add_filler(&a, 20);
+    pair_init(&b, &w, 80);
+    add_filler(&b, 60);
+    struct vi_embedding *qa, *ra, *qb, *rb;
+    pair_embeddings(&a, &qa, &ra);
+    pair_embeddings(&b, &qb, &rb);
+    struct vi_match *ma = run(qa, ra, 1), *mb = run(qb, rb, 1);
+    print_match(_i ? "partial copy (raw)" : "partial copy (head)", ma);
+    print_match(_i ? "no copy (raw)" : "no copy (head)", mb);
+    ck_assert_int_eq(ma->n_segments, 1);
+    ck_assert_int_eq(mb->n_segments, 0);
+    ck_assert_float_eq(mb->speed_ratio, 0.0f);
+    ck_assert(ma->score > mb->score);
+    if (!_i) ck_assert(mb->score < 0.5f && ma->score > 0.5f);
+    /* Video-level only: no segments, and the score follows the video cosine alone. */
+    struct vi_match *va = run(qa, ra, 0);
+    ck_assert_int_eq(va->n_segments, 0);
+    ck_assert_float_eq(va->video_similarity, ma->video_similarity);
+    ck_assert(va->score <= ma->score);
+    vi_match_free(va);
+    vi_match_free(ma);
+    vi_match_free(mb);
+    vi_embedding_free(qa);
+    vi_embedding_free(ra);
+    vi_embedding_free(qb);
+    vi_embedding_free(rb);
+    pair_free(&a);
+    pair_free(&b);
+}
+END_TEST
+
+START_TEST(test_single_frame_videos) {
+    world_t w;
+    world_init(&w, 71, 0);
+    float *ref = footage(&w, 60);
+    float one[DIM], other[DIM];
+    observe(&w, ref + 30 * DIM, 0.5f, one);
+    random_unit(&w.rng, other, DIM);
+    struct vi_embedding *r = make_emb(60, ref, 1.0, 0.0);
+    struct vi_embedding *q1 = make_emb(1, one, 1.0, 0.0);
+    struct vi_embedding *u1 = make_emb(1, other, 1.0, 0.0);
+    struct vi_embedding *r1 = make_emb(1, ref + 30 * DIM, 1.0, 0.0);
+    /* One copied frame against a minute: found at its place (the shot around it may match too,
+     * so the reference span must contain frame 30). */
+    struct vi_match *m = run(q1, r, 1);
+    print_match("1 frame vs 60", m);
+    ck_assert_int_eq(m->n_segments, 1);
+    ck_assert(m->segments[0].ref_start <= 30.0 && m->segments[0].ref_end >= 31.0);
+    ck_assert_double_eq_tol(m->segments[0].query_start, 0.0, 1e-9);
+    ck_assert_double_eq_tol(m->segments[0].query_end, 1.0, 1e-9);
+    vi_match_free(m);
+    /* A minute against one frame, and one frame against one frame: never crash, sane output. */
+    m = run(r, r1, 1);
+    print_match("60 vs 1 frame", m);
+    ck_assert_int_le(m->n_segments, 1);
+    vi_match_free(m);
+    m = run(q1, r1, 1);
+    print_match("1 vs 1 copy", m);
+    const float copy_score = m->score;
+    vi_match_free(m);
+    m = run(u1, r1, 1);
+    print_match("1 vs 1 unrelated", m);
+    ck_assert_int_eq(m->n_segments, 0);
+    ck_assert(copy_score > m->score);
+    vi_match_free(m);
+    vi_embedding_free(r);
+    vi_embedding_free(q1);
+    vi_embedding_free(u1);
+    vi_embedding_free(r1);
+    free(ref);
+}
+END_TEST
+
+START_TEST(test_nan_and_inf_never_match) {
+    world_t w;
+    world_init(&w, 81, 0);
+    pair_t p;
+    pair_init(&p, &w, 60);
+    add_filler(&p, 10);
+    add_copy(&p, 20, 45, 1.0, 0.6f);
+    add_filler(&p, 10);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    /* Poison three query frames outside the copy, one inside it, and one reference frame. */
+    q->frames[2 * DIM + 5] = NAN;
+    q->frames[4 * DIM] = INFINITY;
+    q->frames[(size_t)(q->n_frames - 1) * DIM + 7] = -INFINITY;
+    q->frames[20 * DIM + 1] = NAN;
+    r->frames[50 * DIM] = NAN;
+    struct vi_match *m = run(q, r, 1);
+    print_match("NaN frames", m);
+    check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+    vi_match_free(m);
+    /* Poisoned video vector: video similarity 0, still a valid score. */
+    q->video[3] = NAN;
+    m = run(q, r, 1);
+    ck_assert_float_eq(m->video_similarity, 0.0f);
+    vi_match_free(m);
+    /* Everything poisoned: no segment, no crash. */
+    for (size_t k = 0; k < (size_t)q->n_frames * DIM; k++) q->frames[k] = NAN;
+    m = run(q, r, 1);
+    ck_assert_int_eq(m->n_segments, 0);
+    ck_assert_float_eq(m->speed_ratio, 0.0f);
+    vi_match_free(m);
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_rejects_bad_arguments) {
+    world_t w;
+    world_init(&w, 91, 0);
+    float *f = footage(&w, 3);
+    struct vi_embedding *a = make_emb(3, f, 1.0, 0.0), *b = NULL;
+    ck_assert_int_eq(vi__embedding_alloc(DIM / 2, 3, "synthetic", &b), VI_OK);
+    struct vi_match *m = (struct vi_match *)1;
+    ck_assert_int_eq(vi__compare(a, NULL, 1, &m), VI_E_INVALID_ARG);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(vi__compare(a, b, 1, &m), VI_E_FORMAT);
+    ck_assert_ptr_null(m);
+    vi_embedding_free(a);
+    vi_embedding_free(b);
+    free(f);
+}
+END_TEST
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* An hour against an hour with two copied minutes: bounded time and a correct answer. */
+START_TEST(test_hour_against_hour_is_bounded) {
+    world_t w;
+    world_init(&w, 101, 0);
+    pair_t p;
+    pair_init(&p, &w, 3600);
+    add_filler(&p, 1000);
+    add_copy(&p, 2000, 2060, 1.0, 0.7f);
+    add_filler(&p, 1500);
+    add_copy(&p, 300, 360, 1.0, 0.7f);
+    add_filler(&p, 3600 - p.nq);
+    struct vi_embedding *q, *r;
+    pair_embeddings(&p, &q, &r);
+    for (int method = 0; method < 2; method++) {
+        const double t0 = now_s();
+        struct vi_match *m = NULL;
+        ck_assert_int_eq(vi__compare_method(q, r, 1, method, &m), VI_OK);
+        const double dt = now_s() - t0;
+        printf("3600 x 3600 frames, %s: %.2f s\n", method ? "hough" : "temporal network", dt);
+        print_match("  hour", m);
+        check_spans(m, p.truth, p.n_truth, 1.0, 1.0);
+        ck_assert(dt < 60.0);
+        vi_match_free(m);
+    }
+    vi_embedding_free(q);
+    vi_embedding_free(r);
+    pair_free(&p);
+}
+END_TEST
+
+/* The measurement behind the default aligner: random partial copies (1-3 excerpts of 5..40 s,
+ * speeds 0.5x..2x, noise, both similarity regimes) plus unrelated pairs, scored with VCSL's
+ * segment precision/recall. */
+static void benchmark(int method, int n_pairs, double *f1_out) {
+    double sp = 0, sr = 0;
+    for (int k = 0; k < n_pairs; k++) {
+        world_t w;
+        world_init(&w, 1000 + (uint64_t)k, k % 2);
+        pair_t p;
+        pair_init(&p, &w, rng_int(&w.rng, 60, 240));
+        const int copies = k % 5 == 4 ? 0 : rng_int(&w.rng, 1, 3);
+        add_filler(&p, rng_int(&w.rng, 0, 20));
+        for (int c = 0; c < copies; c++) {
+            static const double speeds[] = {1.0, 1.0, 1.0, 0.5, 2.0, 0.8, 1.25, 1.5};
+            const double v = speeds[rng_int(&w.rng, 0, 7)];
+            const int len = rng_int(&w.rng, 5, 40);
+            int r0 = rng_int(&w.rng, 0, p.nr - len - 1);
+            add_copy(&p, r0, r0 + len, v, 0.4f + 0.5f * (float)rng_unit(&w.rng));
+            add_filler(&p, rng_int(&w.rng, 3, 30));
+        }
+        struct vi_embedding *q, *r;
+        pair_embeddings(&p, &q, &r);
+        struct vi_match *m = NULL;
+        ck_assert_int_eq(vi__compare_method(q, r, 1, method, &m), VI_OK);
+        double pp, rr;
+        pair_pr(m, p.truth, p.n_truth, &pp, &rr);
+        sp += pp;
+        sr += rr;
+        vi_match_free(m);
+        vi_embedding_free(q);
+        vi_embedding_free(r);
+        pair_free(&p);
+    }
+    const double P = sp / n_pairs, R = sr / n_pairs;
+    *f1_out = 2 * P * R / (P + R + 1e-12);
+    printf("synthetic VCSL metric, %s: precision %.3f recall %.3f F1 %.3f (%d pairs)\n",
+           method ? "hough" : "temporal network", P, R, *f1_out, n_pairs);
+}
+
+START_TEST(test_aligners_segment_f1) {
+    double f1_tn, f1_hv;
+    benchmark(VI_ALIGN_TN, 100, &f1_tn);
+    benchmark(VI_ALIGN_HOUGH, 100, &f1_hv);
+    const double f1_default = VI_ALIGN_DEFAULT == VI_ALIGN_TN ? f1_tn : f1_hv;
+    const double f1_other = VI_ALIGN_DEFAULT == VI_ALIGN_TN ? f1_hv : f1_tn;
+    ck_assert(f1_default >= f1_other);
+    ck_assert(f1_default >= 0.8);
+}
+END_TEST
+
+Suite *compare_suite(void) {
+    Suite *s = suite_create("compare");
+    TCase *tc = tcase_create("spans");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_dot_matches_naive_sum);
+    tcase_add_test(tc, test_whole_copy_is_one_segment);
+    tcase_add_loop_test(tc, test_excerpt_time_shifted, 0, 2);
+    tcase_add_test(tc, test_speedup_2x_by_frame_skipping);
+    tcase_add_test(tc, test_slowdown_half_by_repetition);
+    tcase_add_test(tc, test_two_segments_and_dropped_frames);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("scores_and_robustness");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_copy_scores_above_non_copy, 0, 2);
+    tcase_add_test(tc, test_single_frame_videos);
+    tcase_add_test(tc, test_nan_and_inf_never_match);
+    tcase_add_test(tc, test_rejects_bad_arguments);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("measurements");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_hour_against_hour_is_bounded);
+    tcase_add_test(tc, test_aligners_segment_f1);
+    suite_add_tcase(s, tc);
+    return s;
+}
