@@ -117,7 +117,9 @@ typedef void (*vi_log_fn)(void *user, int32_t level, const char *msg);
 
 /**
  * Route the library's diagnostics (skipped damaged frames, fallbacks) to `fn`; NULL (the default)
- * keeps the library silent. Thread safety: call before other threads use the library. @since 0.1
+ * keeps the library silent. While a callback is set, FFmpeg's own warnings and errors (av_log, a
+ * process-wide FFmpeg setting) are routed to it too, prefixed "ffmpeg: "; NULL gives av_log back
+ * its default behaviour. Thread safety: call before other threads use the library. @since 0.1
  */
 VI_API void vi_log_set(vi_log_fn fn, void *user);
 

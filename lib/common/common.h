@@ -29,7 +29,8 @@ VI_HIDDEN void *vi__mallocarray(size_t count, size_t size);
 VI_HIDDEN void vi__free(void *p);
 VI_HIDDEN char *vi__strdup(const char *s);
 
-/* Logging through the host's callback (silent by default). */
+/* Logging through the host's callback (silent by default); vi_log_set installs it. */
+VI_HIDDEN void vi__log_set(vi_log_fn fn, void *user);
 VI_HIDDEN void vi__log(vi_log_level level, const char *fmt, ...) VI_PRINTF(2, 3);
 
 /* CRC-32 (zlib's) of a buffer, continuing from `crc` (start with 0). */

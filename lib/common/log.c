@@ -6,7 +6,7 @@
 static vi_log_fn log_fn;
 static void *log_user;
 
-void vi_log_set(vi_log_fn fn, void *user) {
+void vi__log_set(vi_log_fn fn, void *user) {
     log_fn = fn;
     log_user = user;
 }

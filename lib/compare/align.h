@@ -9,57 +9,95 @@
 #include "../common/common.h"
 #include "../common/objects.h"
 
+/* Every tunable below may be overridden at compile time (-DVI_ALIGN_Z_SEG=5.0f), which is how
+ * the benchmark sweeps them; the defaults are the measured best (docs/alignment.md). */
+
 /* ---- Similarity normalisation (align_sim.c) ------------------------------------------------ */
 /* Raw cosines are model-dependent (unrelated frames: ~0..0.3 with the PCA-whitened head, ~0.5..0.8
  * with raw backbone features), so candidates are judged by a z-score against the background of
- * their own row and column: z = ((s - loc_row) / scale_row + (s - loc_col) / scale_col) / 2, where
- * loc is a low quantile of the row (column) and scale is estimated from the lower tail. */
-#define VI_ALIGN_BG_QUANTILE 0.5      /* background location: this quantile of a row/column */
-#define VI_ALIGN_BG_TAIL_QUANTILE 0.1  /* scale = (q(BG) - q(TAIL)) / VI_ALIGN_BG_TAIL_SPAN */
-#define VI_ALIGN_BG_TAIL_SPAN 1.2816   /* distance of those quantiles in a unit normal, 1.645-0.674 */
+ * their own row and column: z = ((s - mu_row) / sigma_row + (s - mu_col) / sigma_col) / 2, where
+ * mu and sigma are those of a normal fitted to the values below the row's (column's) quantile
+ * VI_ALIGN_BG_QUANTILE, so that copied content above it does not move the background. */
+#ifndef VI_ALIGN_BG_QUANTILE
+#define VI_ALIGN_BG_QUANTILE 0.25     /* p: the part of a row/column trusted as background */
+#endif
 #define VI_ALIGN_SCALE_MIN 0.02       /* floor on the scale, so flat rows cannot explode z */
+#ifndef VI_ALIGN_PRIOR_COUNT
 #define VI_ALIGN_PRIOR_COUNT 16.0     /* pseudo-count shrinking row/column stats to global ones */
+#endif
 #define VI_ALIGN_PRIOR_LOC 0.15       /* prior background (tiny matrices only), whitened head */
 #define VI_ALIGN_PRIOR_SCALE 0.10
 #define VI_ALIGN_PRIOR_GLOBAL_COUNT 4.0 /* pseudo-count of that prior in the global stats */
 #define VI_ALIGN_ROW_SAMPLE 512       /* values sampled per row for its quantiles */
 #define VI_ALIGN_COL_SAMPLE_ROWS 256  /* query rows sampled for the column statistics */
+#ifndef VI_ALIGN_TOPK
 #define VI_ALIGN_TOPK 8               /* candidates kept per query row and per reference column */
+#endif
+#ifndef VI_ALIGN_Z_NODE
 #define VI_ALIGN_Z_NODE 3.0f          /* a candidate's z must reach this */
+#endif
+#ifndef VI_ALIGN_Z_BASE
 #define VI_ALIGN_Z_BASE 4.5f          /* node weight in the aligners = min(z, Z_CAP) - Z_BASE */
+#endif
+#ifndef VI_ALIGN_Z_CAP
 #define VI_ALIGN_Z_CAP 15.0f
+#endif
+/* Weight lost per unit of z below the best node of the node's row and column (averaged): keeps
+ * paths on the best matches inside a shot instead of wandering across it. */
+#ifndef VI_ALIGN_DOMINATED_COST
+#define VI_ALIGN_DOMINATED_COST 1.0f
+#endif
 
 /* ---- Segment acceptance (both aligners) ---------------------------------------------------- */
+#ifndef VI_ALIGN_Z_SEG
 #define VI_ALIGN_Z_SEG 6.0f           /* mean z along an accepted segment */
+#endif
+#ifndef VI_ALIGN_MIN_NODES
 #define VI_ALIGN_MIN_NODES 3          /* matched frames in a segment (fewer if a video is shorter) */
+#endif
 #define VI_ALIGN_SPEED_MIN 0.4        /* accepted reference/query speed of a segment */
 #define VI_ALIGN_SPEED_MAX 2.5
 #define VI_ALIGN_MAX_SEGMENTS 32
+#ifndef VI_ALIGN_MAX_GAP_S
 #define VI_ALIGN_MAX_GAP_S 5.0        /* longest jump (seconds, either axis) inside one segment */
+#endif
 
 /* ---- Temporal network (align_tn.c) -------------------------------------------------------- */
 #define VI_ALIGN_TN_MAX_GAP_ROWS 64   /* bound on query rows searched back for a predecessor */
+#ifndef VI_ALIGN_TN_LOCAL_SLOPE
 #define VI_ALIGN_TN_LOCAL_SLOPE 3.0   /* per-step slope bound (time ratio) */
+#endif
+#ifndef VI_ALIGN_TN_GAP_COST
 #define VI_ALIGN_TN_GAP_COST 0.75f    /* cost per frame skipped on both axes */
+#endif
 
 /* ---- Hough voting (align_hough.c) --------------------------------------------------------- */
 #define VI_ALIGN_HV_N_SPEEDS 13       /* speeds voted for, geometric from 0.5 to 2 */
 #define VI_ALIGN_HV_BIN_S 1.0         /* offset bin width, seconds of reference time */
+#ifndef VI_ALIGN_HV_TOL_S
 #define VI_ALIGN_HV_TOL_S 1.5         /* distance from the fitted line that still belongs to it */
+#endif
 
 /* ---- Calibrated score (compare.c) --------------------------------------------------------- */
 /* score = 1 / (1 + exp(-SLOPE * (x - MID))), x = max(video cosine, segment evidence), where the
  * segment evidence = best segment's mean cosine * len / (len + HALF_LEN_S), len = its query
  * duration in seconds. Fitted on the benchmark's training split (docs/alignment.md). */
+#ifndef VI_SCORE_MID
 #define VI_SCORE_MID 0.5f
+#endif
+#ifndef VI_SCORE_SLOPE
 #define VI_SCORE_SLOPE 12.0f
+#endif
+#ifndef VI_SCORE_HALF_LEN_S
 #define VI_SCORE_HALF_LEN_S 3.0f
+#endif
 
 /* One candidate correspondence (query frame qi shows reference frame ri). */
 struct vi_align_node {
     int32_t qi, ri;
     float sim; /* raw cosine */
     float z;   /* normalised score */
+    float w;   /* weight in the aligners (vi__align_graph_build sets it; may be negative) */
 };
 
 /* The candidate graph: nodes sorted by (qi, ri), plus each video's timeline in seconds. */
@@ -101,7 +139,11 @@ VI_HIDDEN int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_alig
  * into `seg`; returns 1 if it is an acceptable copied segment. */
 VI_HIDDEN int vi__align_accept(const struct vi_align_graph *g, const int32_t *path, int32_t n,
                                struct vi_align_seg *seg);
-/* Node weight used by both aligners. */
+/* 1 if `seg` overlaps, or lies within VI_ALIGN_MAX_GAP_S on both axes of, one of the `n`
+ * segments already accepted: a parallel echo (the rest of a shot matching itself), not a copy. */
+VI_HIDDEN int vi__align_is_echo(const struct vi_align_graph *g, const struct vi_align_seg *seg,
+                                const struct vi_align_seg *acc, int32_t n);
+/* Node weight before the dominance cost. */
 static inline float vi__align_weight(float z) {
     return (z < VI_ALIGN_Z_CAP ? z : VI_ALIGN_Z_CAP) - VI_ALIGN_Z_BASE;
 }

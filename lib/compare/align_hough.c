@@ -40,7 +40,7 @@ static struct line refit(const struct vi_align_graph *g, const int32_t *members,
     double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (int32_t k = 0; k < m; k++) {
         const struct vi_align_node *nd = &g->nodes[members[k]];
-        const double w = vi__align_weight(nd->z), x = g->tq[nd->qi], y = g->tr[nd->ri];
+        const double w = nd->w > 0.0f ? nd->w : 0.0f, x = g->tq[nd->qi], y = g->tr[nd->ri];
         sw += w;
         sx += w * x;
         sy += w * y;
@@ -94,7 +94,8 @@ int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out
         for (int32_t n = 0; n < N; n++) {
             if (used[n]) continue;
             const struct vi_align_node *nd = &g->nodes[n];
-            const float w = vi__align_weight(nd->z);
+            const float w = nd->w;
+            if (w <= 0.0f) continue;
             float *h = hist;
             for (int s = 0; s < VI_ALIGN_HV_N_SPEEDS; s++) {
                 const double b = g->tr[nd->ri] - speed[s] * g->tq[nd->qi];
@@ -143,10 +144,7 @@ int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out
             if (!split) continue;
             struct vi_align_seg seg;
             if (n_out < max_out && vi__align_accept(g, members + start, k - start, &seg)) {
-                int dup = 0;
-                for (int32_t s = 0; s < n_out && !dup; s++)
-                    dup = seg.q0 <= out[s].q1 && out[s].q0 <= seg.q1 && seg.r0 <= out[s].r1 &&
-                          out[s].r0 <= seg.r1;
+                const int dup = vi__align_is_echo(g, &seg, out, n_out);
                 if (!dup) out[n_out++] = seg;
             }
             start = k;

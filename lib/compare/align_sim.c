@@ -14,36 +14,44 @@
 
 #include "align.h"
 
-/* Four floats: GCC/Clang's vector extension compiles to SSE/NEON without extra -m flags, and
- * gives the kernel the independent accumulators that a plain reduction loop would not get
- * without -ffast-math. */
-typedef float v4f __attribute__((vector_size(16)));
+/* Eight floats: GCC/Clang's vector extension gives the kernel independent accumulators that a
+ * plain reduction loop would not get without -ffast-math. The kernel is compiled twice (AVX2 and
+ * the baseline, where each vector is split into two SSE/NEON registers) and the loader picks
+ * one for the CPU at hand. */
+typedef float v8f __attribute__((vector_size(32)));
+/* The same, loadable from any float address (rows are not 32-byte aligned) without breaking
+ * strict aliasing rules. */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline v4f load4(const float *p) {
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+/* Macros rather than functions: a 32-byte vector crossing a function boundary in the baseline
+ * clone would change the calling convention (GCC's -Wpsabi). */
+#define LOAD8(p) (*(const v8u *)(const void *)(p))
+#define HSUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
-static inline float hsum4(v4f v) { return v[0] + v[1] + v[2] + v[3]; }
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VI_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VI_KERNEL_CLONES
+#endif
 
 /* out[a * ldo + b] = dot(q[a], r[b]) for a < na (<= 4) query rows and all nb reference rows. */
+VI_KERNEL_CLONES
 static void dot_block(const float *const *q, int32_t na, const float *r, int32_t nb, int32_t dim,
                       float *out, size_t ldo) {
-    const int32_t d4 = dim & ~3;
+    const int32_t d8 = dim & ~7;
     for (int32_t b = 0; b < nb; b++) {
         const float *rb = r + (size_t)b * (size_t)dim;
         if (na == 4) {
-            v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
-            for (int32_t d = 0; d < d4; d += 4) {
-                const v4f x = load4(rb + d);
-                a0 += load4(q[0] + d) * x;
-                a1 += load4(q[1] + d) * x;
-                a2 += load4(q[2] + d) * x;
-                a3 += load4(q[3] + d) * x;
+            v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (int32_t d = 0; d < d8; d += 8) {
+                const v8f x = LOAD8(rb + d);
+                a0 += LOAD8(q[0] + d) * x;
+                a1 += LOAD8(q[1] + d) * x;
+                a2 += LOAD8(q[2] + d) * x;
+                a3 += LOAD8(q[3] + d) * x;
             }
-            float s0 = hsum4(a0), s1 = hsum4(a1), s2 = hsum4(a2), s3 = hsum4(a3);
-            for (int32_t d = d4; d < dim; d++) {
+            float s0 = HSUM8(a0), s1 = HSUM8(a1), s2 = HSUM8(a2), s3 = HSUM8(a3);
+            for (int32_t d = d8; d < dim; d++) {
                 s0 += q[0][d] * rb[d];
                 s1 += q[1][d] * rb[d];
                 s2 += q[2][d] * rb[d];
@@ -55,38 +63,40 @@ static void dot_block(const float *const *q, int32_t na, const float *r, int32_t
             out[3 * ldo + b] = s3;
         } else {
             for (int32_t a = 0; a < na; a++) {
-                v4f acc = {0, 0, 0, 0};
-                for (int32_t d = 0; d < d4; d += 4) acc += load4(q[a] + d) * load4(rb + d);
-                float s = hsum4(acc);
-                for (int32_t d = d4; d < dim; d++) s += q[a][d] * rb[d];
+                v8f acc = {0};
+                for (int32_t d = 0; d < d8; d += 8) acc += LOAD8(q[a] + d) * LOAD8(rb + d);
+                float s = HSUM8(acc);
+                for (int32_t d = d8; d < dim; d++) s += q[a][d] * rb[d];
                 out[(size_t)a * ldo + b] = s;
             }
         }
     }
 }
 
-/* Reference rows are processed in chunks that stay in L2 while four query rows sweep them. */
-#define REF_CHUNK 256
+/* Reference rows are taken in chunks small enough to stay in L2 while every group of four query
+ * rows of the block sweeps them: the reference matrix is read from memory once per block of
+ * query rows, not once per four rows. */
+#define REF_CHUNK 64
 
 /* Cosine rows: out[a * nr + j] = cos(q row rows[a], r row j), NAN where either row is invalid. */
 static void sim_rows(const float *qf, const int32_t *rows, int32_t n_rows, const float *rf,
                      int32_t nr, int32_t dim, const float *invq, const float *invr, float *out) {
-    for (int32_t a0 = 0; a0 < n_rows; a0 += 4) {
-        const int32_t na = n_rows - a0 < 4 ? n_rows - a0 : 4;
-        const float *qp[4];
-        for (int32_t a = 0; a < na; a++) qp[a] = qf + (size_t)rows[a0 + a] * (size_t)dim;
-        for (int32_t b0 = 0; b0 < nr; b0 += REF_CHUNK) {
-            const int32_t nb = nr - b0 < REF_CHUNK ? nr - b0 : REF_CHUNK;
+    for (int32_t b0 = 0; b0 < nr; b0 += REF_CHUNK) {
+        const int32_t nb = nr - b0 < REF_CHUNK ? nr - b0 : REF_CHUNK;
+        for (int32_t a0 = 0; a0 < n_rows; a0 += 4) {
+            const int32_t na = n_rows - a0 < 4 ? n_rows - a0 : 4;
+            const float *qp[4];
+            for (int32_t a = 0; a < na; a++) qp[a] = qf + (size_t)rows[a0 + a] * (size_t)dim;
             dot_block(qp, na, rf + (size_t)b0 * (size_t)dim, nb, dim,
                       out + (size_t)a0 * (size_t)nr + b0, (size_t)nr);
         }
-        for (int32_t a = 0; a < na; a++) {
-            float *o = out + (size_t)(a0 + a) * (size_t)nr;
-            const float iq = invq[rows[a0 + a]];
-            for (int32_t j = 0; j < nr; j++) {
-                const float s = o[j] * iq * invr[j];
-                o[j] = (iq > 0.0f && invr[j] > 0.0f && isfinite(s)) ? s : NAN;
-            }
+    }
+    for (int32_t a = 0; a < n_rows; a++) {
+        float *o = out + (size_t)a * (size_t)nr;
+        const float iq = invq[rows[a]];
+        for (int32_t j = 0; j < nr; j++) {
+            const float s = o[j] * iq * invr[j];
+            o[j] = (iq > 0.0f && invr[j] > 0.0f && isfinite(s)) ? s : NAN;
         }
     }
 }
@@ -124,16 +134,47 @@ struct bg {
     float loc, scale;
 };
 
-/* Background of n finite values: a low quantile as location, the spread of the lower tail as
- * scale, shrunk towards `prior` with VI_ALIGN_PRIOR_COUNT pseudo-observations. Both quantiles sit
- * below the median, so up to ~70% of a row may be copied content without moving its background. */
+/* The standard normal's p-quantile (Acklam's rational approximation, relative error < 1.2e-9). */
+static double normal_quantile(double p) {
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                               -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                               -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                               -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00,  2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                               2.445134137142996e+00, 3.754408661907416e+00};
+    if (p < 0.02425) {
+        const double q = sqrt(-2.0 * log(p));
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+               ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
+    }
+    if (p > 1.0 - 0.02425) return -normal_quantile(1.0 - p);
+    const double q = p - 0.5, r = q * q;
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+           (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
+}
+
+/* Background of n finite values, modelled as a normal N(mu, sigma) of which only the part below
+ * its quantile p = VI_ALIGN_BG_QUANTILE is trusted: the values above may be copied content (up to
+ * 1 - p of a row). With t the empirical p-quantile and a the standard normal's, the normal's
+ * E[(t - x)^2; x < t] = sigma^2 * ((a^2 + 1) p + a phi(a)) gives sigma from the lower tail alone,
+ * and mu = t - a sigma. Both are shrunk towards `prior` with `prior_count` pseudo-observations. */
 static struct bg background(float *v, int32_t n, struct bg prior, double prior_count) {
     double loc = prior.loc, scale = prior.scale;
     if (n > 0) {
-        const float hi = select_kth(v, n, (int32_t)(VI_ALIGN_BG_QUANTILE * (n - 1) + 0.5));
-        const float lo = select_kth(v, n, (int32_t)(VI_ALIGN_BG_TAIL_QUANTILE * (n - 1) + 0.5));
-        const double sc = (double)(hi - lo) / VI_ALIGN_BG_TAIL_SPAN;
-        loc = ((double)n * hi + prior_count * prior.loc) / ((double)n + prior_count);
+        const float a = select_kth(v, n, (int32_t)(VI_ALIGN_BG_QUANTILE * (n - 1) + 0.5));
+        double ss = 0.0;
+        for (int32_t k = 0; k < n; k++)
+            if (v[k] < a) ss += (double)(a - v[k]) * (a - v[k]);
+        const double p = VI_ALIGN_BG_QUANTILE, za = normal_quantile(p);
+        const double m2 = (za * za + 1.0) * p + za * exp(-0.5 * za * za) / sqrt(2.0 * M_PI);
+        const double sc = sqrt(ss / ((double)n * m2));
+        const double mu = a - sc * za;
+        loc = ((double)n * mu + prior_count * prior.loc) / ((double)n + prior_count);
         scale = ((double)n * sc + prior_count * prior.scale) / ((double)n + prior_count);
     }
     if (!(scale >= VI_ALIGN_SCALE_MIN)) scale = VI_ALIGN_SCALE_MIN;
@@ -213,7 +254,7 @@ void vi__align_graph_free(struct vi_align_graph *g) {
 }
 
 /* Query rows per block of the main pass. */
-#define ROW_BLOCK 16
+#define ROW_BLOCK 64
 
 vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, int32_t nr,
                                 int32_t dim, const double *tq, const double *tr,
@@ -234,6 +275,8 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
     float *invq = vi__mallocarray((size_t)nq, sizeof *invq);
     float *invr = vi__mallocarray((size_t)nr, sizeof *invr);
     struct bg *colbg = vi__mallocarray((size_t)nr, sizeof *colbg);
+    float *colinv = vi__mallocarray((size_t)nr, sizeof *colinv);
+    float *collc = vi__mallocarray((size_t)nr, sizeof *collc);
     struct topk *coltop = vi__calloc((size_t)nr, sizeof *coltop);
     /* The column sample: n_sample query rows x nr, capped at 8M floats. */
     int32_t n_sample = nq < VI_ALIGN_COL_SAMPLE_ROWS ? nq : VI_ALIGN_COL_SAMPLE_ROWS;
@@ -247,7 +290,7 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
     int32_t *rows = vi__mallocarray(blk_rows, sizeof *rows);
     struct topk *rowtop = vi__mallocarray(ROW_BLOCK, sizeof *rowtop);
     struct vi_align_node *nodes = NULL;
-    if (!invq || !invr || !colbg || !coltop || !buf || !scratch || !rows || !rowtop) goto done;
+    if (!invq || !invr || !colbg || !colinv || !collc || !coltop || !buf || !scratch || !rows || !rowtop) goto done;
 
     inverse_norms(qf, nq, dim, invq);
     inverse_norms(rf, nr, dim, invr);
@@ -270,6 +313,8 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
             if (!isnan(s)) scratch[m++] = s;
         }
         colbg[j] = background(scratch, m, global, VI_ALIGN_PRIOR_COUNT);
+        colinv[j] = 1.0f / colbg[j].scale;
+        collc[j] = colbg[j].loc * colinv[j];
     }
 
     /* Pass 2: every query row; keep the row's and the columns' best candidates. */
@@ -293,12 +338,12 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
             rt->min_at = 0;
             if (invq[i0 + a] <= 0.0f) continue;
             const struct bg rb = background(scratch, m, global, VI_ALIGN_PRIOR_COUNT);
-            const float rinv = 1.0f / rb.scale;
+            /* z >= Z_NODE  <=>  s * (ri + ci_j) >= 2 Z_NODE + loc * ri + cl_j * ci_j: with the
+             * column terms precomputed, the common case (far below) is one multiply-add. */
+            const float rinv = 1.0f / rb.scale, rl = rb.loc * rinv;
             for (int32_t j = 0; j < nr; j++) {
-                if (isnan(s[j])) continue;
-                const float z = 0.5f * ((s[j] - rb.loc) * rinv +
-                                        (s[j] - colbg[j].loc) / colbg[j].scale);
-                if (!(z >= VI_ALIGN_Z_NODE)) continue;
+                const float z = 0.5f * (s[j] * (rinv + colinv[j]) - rl - collc[j]);
+                if (!(z >= VI_ALIGN_Z_NODE)) continue; /* also skips NaN */
                 topk_push(rt, z, s[j], j);
                 topk_push(&coltop[j], z, s[j], i0 + a);
             }
@@ -336,6 +381,21 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
     if (!g->row_start) goto done;
     for (size_t k = 0; k < n_nodes; k++) g->row_start[nodes[k].qi + 1]++;
     for (int32_t i = 0; i < nq; i++) g->row_start[i + 1] += g->row_start[i];
+    /* Weights: a node loses DOMINATED_COST per unit of z it falls short of the best candidate of
+     * its row and of its column (averaged). colbg is reused as the column maxima. */
+    for (int32_t j = 0; j < nr; j++) colbg[j].loc = -INFINITY;
+    for (size_t k = 0; k < n_nodes; k++)
+        if (nodes[k].z > colbg[nodes[k].ri].loc) colbg[nodes[k].ri].loc = nodes[k].z;
+    for (int32_t i = 0; i < nq; i++) {
+        float rmax = -INFINITY;
+        for (int32_t k = g->row_start[i]; k < g->row_start[i + 1]; k++)
+            if (nodes[k].z > rmax) rmax = nodes[k].z;
+        for (int32_t k = g->row_start[i]; k < g->row_start[i + 1]; k++) {
+            struct vi_align_node *nd = &nodes[k];
+            const float deficit = 0.5f * ((rmax - nd->z) + (colbg[nd->ri].loc - nd->z));
+            nd->w = vi__align_weight(nd->z) - VI_ALIGN_DOMINATED_COST * deficit;
+        }
+    }
     g->nodes = nodes;
     g->n_nodes = (int32_t)n_nodes;
     nodes = NULL;
@@ -346,6 +406,8 @@ done:
     vi__free(invq);
     vi__free(invr);
     vi__free(colbg);
+    vi__free(colinv);
+    vi__free(collc);
     vi__free(coltop);
     vi__free(buf);
     vi__free(scratch);
@@ -356,6 +418,65 @@ done:
         return vi__fail(VI_E_NOMEM, "compare: out of memory aligning %d x %d frames", nq, nr);
     }
     return VI_OK;
+}
+
+/* Nearest frame to time `t` on a non-decreasing timeline. */
+static int32_t nearest_frame(const double *t, int32_t n, double x) {
+    int32_t lo = 0, hi = n;
+    while (lo < hi) {
+        const int32_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n) return n - 1;
+    if (lo > 0 && x - t[lo - 1] < t[lo] - x) return lo - 1;
+    return lo;
+}
+
+/* The ends of a path are its least certain part: inside a shot, the first and last query frames
+ * of a copy also resemble their reference frame's neighbours, and the path may start or end a
+ * few frames off the copy's line. Fit the line t_ref = v * t_query + b through the path (weighted
+ * least squares, then again without the nodes more than VI_ALIGN_HV_TOL_S off it), clip it to the
+ * path's box and take the box of the clipped line as the segment. */
+static void snap_to_line(const struct vi_align_graph *g, const int32_t *path, int32_t n,
+                         struct vi_align_seg *seg) {
+    double v = 0.0, b = 0.0;
+    for (int pass = 0; pass < 2; pass++) {
+        double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (int32_t k = 0; k < n; k++) {
+            const struct vi_align_node *nd = &g->nodes[path[k]];
+            const double x = g->tq[nd->qi], y = g->tr[nd->ri];
+            if (pass == 1 && fabs(y - (v * x + b)) > VI_ALIGN_HV_TOL_S * (v > 1.0 ? v : 1.0))
+                continue;
+            const double w = (nd->w > 0.0f ? nd->w : 0.0f) + 0.1;
+            sw += w;
+            sx += w * x;
+            sy += w * y;
+            sxx += w * x * x;
+            sxy += w * x * y;
+        }
+        if (sw <= 0.0) return;
+        const double mx = sx / sw, my = sy / sw, vxx = sxx / sw - mx * mx;
+        if (!(vxx > 1e-9)) return;
+        v = (sxy / sw - mx * my) / vxx;
+        b = my - v * mx;
+        if (!(v >= VI_ALIGN_SPEED_MIN && v <= VI_ALIGN_SPEED_MAX)) return;
+    }
+    double t0 = g->tq[seg->q0], t1 = g->tq[seg->q1];
+    const double u0 = (g->tr[seg->r0] - b) / v, u1 = (g->tr[seg->r1] - b) / v;
+    if (u0 > t0) t0 = u0;
+    if (u1 < t1) t1 = u1;
+    if (!(t1 >= t0)) return;
+    const int32_t q0 = nearest_frame(g->tq, g->nq, t0), q1 = nearest_frame(g->tq, g->nq, t1);
+    const int32_t r0 = nearest_frame(g->tr, g->nr, v * t0 + b);
+    const int32_t r1 = nearest_frame(g->tr, g->nr, v * t1 + b);
+    if (q1 < q0 || r1 < r0) return;
+    seg->q0 = q0;
+    seg->q1 = q1;
+    seg->r0 = r0;
+    seg->r1 = r1;
 }
 
 int vi__align_accept(const struct vi_align_graph *g, const int32_t *path, int32_t n,
@@ -375,13 +496,14 @@ int vi__align_accept(const struct vi_align_graph *g, const int32_t *path, int32_
         if (nd->ri > seg->r1) seg->r1 = nd->ri;
         sum_sim += nd->sim;
         sum_z += nd->z;
-        weight += vi__align_weight(nd->z);
+        weight += nd->w;
     }
     seg->n_nodes = n;
     seg->mean_sim = (float)(sum_sim / n);
     seg->mean_z = (float)(sum_z / n);
     seg->weight = weight;
     if (seg->mean_z < VI_ALIGN_Z_SEG) return 0;
+    if (n >= 4) snap_to_line(g, path, n, seg);
     /* Speed over the whole span (each end covers one frame interval). A segment of one frame on
      * either axis has no measurable speed and is judged by its similarity alone. */
     if (seg->q1 > seg->q0 && seg->r1 > seg->r0) {
@@ -391,4 +513,18 @@ int vi__align_accept(const struct vi_align_graph *g, const int32_t *path, int32_
         if (!(speed >= VI_ALIGN_SPEED_MIN && speed <= VI_ALIGN_SPEED_MAX)) return 0;
     }
     return 1;
+}
+
+int vi__align_is_echo(const struct vi_align_graph *g, const struct vi_align_seg *seg,
+                      const struct vi_align_seg *acc, int32_t n) {
+    const double gap = VI_ALIGN_MAX_GAP_S;
+    for (int32_t k = 0; k < n; k++) {
+        const struct vi_align_seg *a = &acc[k];
+        const int near_q = g->tq[seg->q0] <= g->tq[a->q1] + g->iq + gap &&
+                           g->tq[a->q0] <= g->tq[seg->q1] + g->iq + gap;
+        const int near_r = g->tr[seg->r0] <= g->tr[a->r1] + g->ir + gap &&
+                           g->tr[a->r0] <= g->tr[seg->r1] + g->ir + gap;
+        if (near_q && near_r) return 1;
+    }
+    return 0;
 }

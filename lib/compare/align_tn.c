@@ -3,11 +3,12 @@
  * sparse candidate graph.
  *
  * Nodes are the candidate correspondences (query frame, reference frame). An edge joins two
- * nodes when both timelines move forward (or one stays while the other advances one frame, so a
- * 0.5x slow-down that repeats frames, or a 2x speed-up that skips them, stays one path), neither
- * jumps more than VI_ALIGN_MAX_GAP_S, and the step's speed stays within VI_ALIGN_TN_LOCAL_SLOPE.
- * Skipping frames on both axes (dropped frames, a short edit) costs VI_ALIGN_TN_GAP_COST per
- * frame. Since nodes are sorted by (query, reference) frame, that order is topological, and one
+ * nodes when both timelines move strictly forward, neither jumps more than VI_ALIGN_MAX_GAP_S,
+ * and the step's speed stays within VI_ALIGN_TN_LOCAL_SLOPE. A 2x speed-up (reference frames
+ * skipped) or a 0.5x slow-down (query frames repeated: the path takes one of each pair) costs
+ * nothing; skipping frames on both axes at once (dropped frames, a short edit) costs
+ * VI_ALIGN_TN_GAP_COST per frame. Steps that keep one timeline still are not allowed: inside a
+ * static shot they would let a path slide along the shot and stretch the span. Since nodes are sorted by (query, reference) frame, that order is topological, and one
  * sweep gives for every node the heaviest path ending there (local alignment: a path may start
  * anywhere). Paths are taken greedily from the heaviest end, each stopping where it meets a node
  * an earlier path took; a few rounds recompute the sweep over the nodes that remain, so that
@@ -56,23 +57,20 @@ static void sweep(const struct vi_align_graph *g, const uint8_t *used, float *be
         const int32_t i = nd->qi, j = nd->ri;
         float b = 0.0f;
         int32_t p = -1;
-        for (int32_t i2 = i; i2 >= 0 && i - i2 <= VI_ALIGN_TN_MAX_GAP_ROWS; i2--) {
+        for (int32_t i2 = i - 1; i2 >= 0 && i - i2 <= VI_ALIGN_TN_MAX_GAP_ROWS; i2--) {
             const double dtq = g->tq[i] - g->tq[i2];
             if (dtq > VI_ALIGN_MAX_GAP_S) break;
             const int32_t di = i - i2;
-            const int32_t end = i2 == i ? n : g->row_start[i2 + 1];
+            const int32_t end = g->row_start[i2 + 1];
             for (int32_t m = row_lower_bound(g, i2, g->tr[j] - VI_ALIGN_MAX_GAP_S); m < end; m++) {
                 if (used[m]) continue;
                 const int32_t rj = g->nodes[m].ri;
-                if (rj > j) break;
+                if (rj >= j) break;
                 const int32_t dj = j - rj;
-                if ((di == 0 && dj != 1) || (dj == 0 && di != 1)) continue;
-                if (di > 0 && dj > 0) {
-                    const double dtr = g->tr[j] - g->tr[rj];
-                    if (dtq > 0.0 && dtr > 0.0) {
-                        const float ratio = (float)(dtr / dtq);
-                        if (ratio > VI_ALIGN_TN_LOCAL_SLOPE || ratio < inv_slope) continue;
-                    }
+                const double dtr = g->tr[j] - g->tr[rj];
+                if (dtq > 0.0 && dtr > 0.0) {
+                    const float ratio = (float)(dtr / dtq);
+                    if (ratio > VI_ALIGN_TN_LOCAL_SLOPE || ratio < inv_slope) continue;
                 }
                 const int32_t skipped = (di < dj ? di : dj) - 1;
                 const float v = best[m] - (skipped > 0 ? VI_ALIGN_TN_GAP_COST * skipped : 0.0f);
@@ -82,7 +80,7 @@ static void sweep(const struct vi_align_graph *g, const uint8_t *used, float *be
                 }
             }
         }
-        best[n] = vi__align_weight(nd->z) + b;
+        best[n] = nd->w + b;
         prev[n] = p;
     }
 }
@@ -131,10 +129,7 @@ int32_t vi__align_tn(const struct vi_align_graph *g, struct vi_align_seg *out, i
             struct vi_align_seg seg;
             if (!vi__align_accept(g, path, len, &seg)) continue;
             /* Overlapping an accepted segment on both axes: a parallel echo, not a new copy. */
-            int dup = 0;
-            for (int32_t s = 0; s < n_out && !dup; s++)
-                dup = seg.q0 <= out[s].q1 && out[s].q0 <= seg.q1 && seg.r0 <= out[s].r1 &&
-                      out[s].r0 <= seg.r1;
+            const int dup = vi__align_is_echo(g, &seg, out, n_out);
             if (dup) continue;
             out[n_out++] = seg;
             found++;

@@ -37,4 +37,7 @@ VI_HIDDEN void vi__decoder_close(struct vi__decoder *d);
 VI_HIDDEN vi_status vi__scale_rgb(const uint8_t *rgb, int32_t width, int32_t height, int32_t stride,
                                   uint8_t *out, int32_t out_size);
 
+/* Send FFmpeg's warnings and errors to vi__log (on) or back to FFmpeg's default (off). */
+VI_HIDDEN void vi__decode_route_log(int on);
+
 #endif

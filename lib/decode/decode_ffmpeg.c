@@ -42,9 +42,15 @@
 /* Added to the level of FFmpeg's messages about our contexts: ERROR (16) becomes 56 (TRACE),
  * which the default level (INFO, 32) never prints. */
 #define VI_DECODE_LOG_OFFSET 40
+/* A timestamp this far (microseconds) before the previous frame's is a discontinuity. */
+#define VI_DECODE_MAX_BACKSTEP 1000000
 /* SWS_AREA averages every source pixel that falls in a destination pixel when shrinking (no
  * aliasing on 1080p -> 224) and interpolates when enlarging tiny frames. */
 #define VI_DECODE_SWS_FLAGS (SWS_AREA | SWS_ACCURATE_RND)
+/* Build with -DVI_DECODE_SKIP_NONREF=0 to decode every frame (for benchmarking the skipping). */
+#ifndef VI_DECODE_SKIP_NONREF
+#define VI_DECODE_SKIP_NONREF 1
+#endif
 
 /* A signed permutation mapping source offsets (from the image centre, y down) to display
  * offsets: dst = m * src, with m = {xx, xy; yx, yy}. Identity when no rotation applies. */
@@ -79,6 +85,7 @@ struct vi__decoder {
     int64_t next_us;           /* next grid point */
     int64_t last_us;           /* last decoded frame's pts (to synthesise missing ones) */
     int64_t frame_dur_us;      /* nominal frame duration, for frames without a timestamp */
+    int64_t ts_offset;         /* added to timestamps after a backward jump (see frame_time_us) */
     int32_t emitted;
     int64_t decoded;           /* frames decoded (sampled or not) */
 
@@ -503,15 +510,27 @@ static int64_t grid_after(const struct vi__decoder *d, int64_t t) {
 }
 
 /* A frame's presentation time in microseconds; frames without one are placed one nominal
- * frame duration after the previous frame. */
+ * frame duration after the previous frame. A jump back in time of more than a second (streams
+ * concatenated byte-wise, a timestamp reset) would stall the grid for the rest of the file, so
+ * the timeline is continued from the previous frame instead: reported times then stay
+ * increasing and differ from ffprobe's only after such a jump. */
 static int64_t frame_time_us(struct vi__decoder *d, const AVFrame *f) {
     int64_t ts = f->best_effort_timestamp;
     if (ts == AV_NOPTS_VALUE) ts = f->pts;
     int64_t us;
-    if (ts == AV_NOPTS_VALUE)
+    if (ts == AV_NOPTS_VALUE) {
         us = d->decoded > 0 ? d->last_us + d->frame_dur_us : 0;
-    else
-        us = av_rescale_q(ts, d->st->time_base, AV_TIME_BASE_Q);
+    } else {
+        us = av_rescale_q(ts, d->st->time_base, AV_TIME_BASE_Q) + d->ts_offset;
+        if (d->decoded > 0 && us < d->last_us - VI_DECODE_MAX_BACKSTEP) {
+            const int64_t fixed = d->last_us + d->frame_dur_us;
+            vi__log(VI_LOG_WARN, "%s: timestamps jump back by %.3f s after %.3f s; the timeline "
+                    "is continued", d->path, (double)(d->last_us - us) / 1e6,
+                    (double)d->last_us / 1e6);
+            d->ts_offset += fixed - us;
+            us = fixed;
+        }
+    }
     d->last_us = us;
     d->decoded++;
     return us;
@@ -582,7 +601,7 @@ static vi_status feed(struct vi__decoder *d) {
                 continue;
             }
         }
-        if (!d->p.keyframes_only) {
+        if (!d->p.keyframes_only && VI_DECODE_SKIP_NONREF) {
             /* Frames that cannot be sampled need not be reconstructed unless others refer to
              * them: such a packet presents before the next grid point. */
             int skip = 0;

@@ -4,7 +4,8 @@
  * operators. The weights arrive dequantised to float32 and in Keras layout; at creation every
  * convolution is turned into torch's layout and its BatchNormalization folded into it
  * (w' = w * gamma / sqrt(var + eps), b' = beta - mean * gamma / sqrt(var + eps)), so a forward
- * pass is a chain of conv2d, clamp(0, 6) and adds, computed in NCHW.
+ * pass is a chain of convolutions, clamp(0, 6) and adds (tensors are NCHW-shaped, channels-last
+ * in memory).
  *
  * What must match Keras exactly (test/integration/test_backbone.c checks it against the
  * original model run by TensorFlow.js):
@@ -28,11 +29,13 @@ extern "C" {
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <map>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,10 +59,12 @@ const int kNumFeatureLayers = sizeof kFeatureLayers / sizeof kFeatureLayers[0];
 const double kGemP = 3.0;     /* GeM exponent: (mean x^p)^(1/p) */
 const double kGemEps = 1e-6;  /* activations are clamped to at least this before the power */
 
-/* Images per forward pass in vi__net_features: bounds the memory a call takes (the largest
- * activation, 96 x 112 x 112 floats, is 4.8 MB per image at 224) while batching enough for the
- * matrix products to be efficient. */
+/* Images per forward pass in vi__net_features, at 224 x 224 (fewer for larger images, in
+ * proportion to their area): bounds the memory a call takes, the largest activation being
+ * 96 x 112 x 112 floats = 4.8 MB per image at 224. Larger batches do not run faster per frame
+ * (docs/backbone.md). */
 const int32_t kMaxBatch = 16;
+const int64_t kBatchPixels = (int64_t)kMaxBatch * 224 * 224;
 const int32_t kMinSize = 32;   /* the total stride; smaller inputs vanish */
 const int32_t kMaxSize = 1024;
 
@@ -154,7 +159,9 @@ Conv fold(const Weights &W, at::Tensor w, const std::string &bn, int64_t groups)
     }
     at::Tensor scale = gamma / at::sqrt(var + kBnEps);
     Conv out;
-    out.w = (w.to(at::kDouble) * scale.view({c, 1, 1, 1})).to(at::kFloat).contiguous();
+    out.w = (w.to(at::kDouble) * scale.view({c, 1, 1, 1}))
+                .to(at::kFloat)
+                .contiguous(at::MemoryFormat::ChannelsLast);
     out.b = (beta - mean * scale).to(at::kFloat).contiguous();
     out.groups = groups;
     return out;
@@ -172,6 +179,33 @@ Conv depthwise_bn(const Weights &W, const std::string &conv, const std::string &
                   int64_t c) {
     at::Tensor w = W.get(conv + "/depthwise_kernel", {3, 3, c, 1}).permute({2, 3, 0, 1});
     return fold(W, w, bn, c);
+}
+
+/* One convolution with folded batch norm. Activations are kept channels-last (NHWC in memory):
+ * with Debian's libtorch (oneDNN, no MKL, the reference BLAS) at::conv2d sends batches under 16
+ * on one thread to a BLAS-based path that is 10-15 times slower than oneDNN, and oneDNN itself
+ * is only fast on channels-last data. So call oneDNN directly, on channels-last tensors. */
+at::Tensor conv(const at::Tensor &x, const Conv &c, int64_t stride, int64_t pad) {
+    const at::Tensor in = x.contiguous(at::MemoryFormat::ChannelsLast);
+#if AT_MKLDNN_ENABLED()
+    return at::mkldnn_convolution(in, c.w, c.b, {pad, pad}, {stride, stride}, {1, 1}, c.groups);
+#else
+    return at::conv2d(in, c.w, c.b, at::IntArrayRef{stride, stride}, at::IntArrayRef{pad, pad},
+                      at::IntArrayRef{1, 1}, c.groups);
+#endif
+}
+
+/* Keras' ZeroPadding2D(((0, 1), (0, 1))) before each stride-2 convolution: one row of zeros at
+ * the bottom, one column at the right. Written out by hand because constant_pad_nd fills the
+ * whole output and returns it in NCHW order, which costs two extra passes over the tensor. */
+at::Tensor pad_bottom_right(const at::Tensor &x) {
+    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    at::Tensor y = at::empty({n, c, h + 1, w + 1},
+                             x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    y.narrow(2, h, 1).zero_();
+    y.narrow(3, w, 1).zero_();
+    y.narrow(2, 0, h).narrow(3, 0, w).copy_(x);
+    return y;
 }
 
 /* Which activations a forward pass should keep, by Keras layer name. */
@@ -254,11 +288,11 @@ class Net {
         if (cap.offer("input_1", x)) {
             return;
         }
-        x = at::constant_pad_nd(x, {0, 1, 0, 1}, 0.0);  /* ZeroPadding2D(((0,1),(0,1))) */
+        x = pad_bottom_right(x);
         if (cap.offer("Conv1_pad", x)) {
             return;
         }
-        x = at::conv2d(x, stem_.w, stem_.b, {2, 2});
+        x = conv(x, stem_, 2, 0);
         if (cap.offer("bn_Conv1", x)) {
             return;
         }
@@ -270,7 +304,7 @@ class Net {
             const std::string &p = b.prefix;
             at::Tensor in = x;
             if (b.expand) {
-                x = at::conv2d(x, b.expand_conv.w, b.expand_conv.b);
+                x = conv(x, b.expand_conv, 1, 0);
                 if (cap.offer(p + "expand_BN", x)) {
                     return;
                 }
@@ -280,15 +314,13 @@ class Net {
                 }
             }
             if (b.stride == 2) {
-                x = at::constant_pad_nd(x, {0, 1, 0, 1}, 0.0);
+                x = pad_bottom_right(x);
                 if (cap.offer(p + "pad", x)) {
                     return;
                 }
-                x = at::conv2d(x, b.depthwise.w, b.depthwise.b, at::IntArrayRef{2, 2},
-                               at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, b.depthwise.groups);
+                x = conv(x, b.depthwise, 2, 0);
             } else {
-                x = at::conv2d(x, b.depthwise.w, b.depthwise.b, at::IntArrayRef{1, 1},
-                               at::IntArrayRef{1, 1}, at::IntArrayRef{1, 1}, b.depthwise.groups);
+                x = conv(x, b.depthwise, 1, 1); /* "same": one pixel on every side */
             }
             if (cap.offer(p + "depthwise_BN", x)) {
                 return;
@@ -297,7 +329,7 @@ class Net {
             if (cap.offer(p + "depthwise_relu", x)) {
                 return;
             }
-            x = at::conv2d(x, b.project.w, b.project.b);
+            x = conv(x, b.project, 1, 0);
             if (cap.offer(p + "project_BN", x)) {
                 return;
             }
@@ -308,7 +340,7 @@ class Net {
                 }
             }
         }
-        x = at::conv2d(x, head_.w, head_.b);
+        x = conv(x, head_, 1, 0);
         if (cap.offer("Conv_1_bn", x)) {
             return;
         }
@@ -332,10 +364,12 @@ class Net {
     std::vector<std::string> names_;
 };
 
-/* uint8 RGB NHWC -> float NCHW in [0, 1], exactly nsfwjs' img.toFloat().div(255). */
+/* uint8 RGB NHWC -> float in [0, 1] (N x 3 x H x W, channels-last in memory), exactly nsfwjs'
+ * img.toFloat().div(255). */
 at::Tensor preprocess(const uint8_t *rgb, int64_t n, int64_t size) {
     at::Tensor u8 = at::from_blob(const_cast<uint8_t *>(rgb), {n, size, size, 3}, at::kByte);
-    return u8.permute({0, 3, 1, 2}).to(at::kFloat).div_(255.0f).contiguous();
+    return u8.permute({0, 3, 1, 2}).to(at::kFloat).div_(255.0f).contiguous(
+        at::MemoryFormat::ChannelsLast);
 }
 
 /* GeM over space of N x C x H x W -> N x C, then L2-normalised per row. */
@@ -452,8 +486,10 @@ vi_status vi__net_features(const vi__net *net, const uint8_t *rgb, int32_t n, in
         }
         const float part_scale = static_cast<float>(1.0 / std::sqrt((double)kNumFeatureLayers));
         const size_t image_bytes = (size_t)size * size * 3;
-        for (int32_t i0 = 0; i0 < n; i0 += kMaxBatch) {
-            const int32_t nb = n - i0 < kMaxBatch ? n - i0 : kMaxBatch;
+        const int64_t fit = kBatchPixels / ((int64_t)size * size);
+        const int32_t per_pass = static_cast<int32_t>(std::clamp<int64_t>(fit, 1, kMaxBatch));
+        for (int32_t i0 = 0; i0 < n; i0 += per_pass) {
+            const int32_t nb = n - i0 < per_pass ? n - i0 : per_pass;
             Capture cap(names);
             net->net.forward(preprocess(rgb + image_bytes * i0, nb, size), cap);
             std::vector<at::Tensor> parts;
@@ -498,7 +534,7 @@ vi_status vi__net_activation(const vi__net *net, const float *input_nhwc, int32_
         c10::InferenceMode guard;
         at::Tensor x = at::from_blob(const_cast<float *>(input_nhwc), {n, h, w, 3}, at::kFloat)
                            .permute({0, 3, 1, 2})
-                           .contiguous();
+                           .contiguous(at::MemoryFormat::ChannelsLast);
         Capture c({layer});
         net->net.forward(x, c);
         at::Tensor a = c.at_name(layer).permute({0, 2, 3, 1}).contiguous(); /* back to NHWC */

@@ -1,4 +1,5 @@
 /* Version queries and process-wide settings. */
+#include "../decode/decode.h"
 #include "../shim/torch_shim.h"
 #include "vinfringe.h"
 
@@ -17,4 +18,9 @@ vi_status vi_set_threads(int32_t n_threads) {
         return vi__fail(VI_E_INVALID_ARG, "vi_set_threads: %d threads (0..1024)", n_threads);
     if (n_threads == 0) return VI_OK;
     return vi__torch_set_threads(n_threads);
+}
+
+void vi_log_set(vi_log_fn fn, void *user) {
+    vi__log_set(fn, user);
+    vi__decode_route_log(fn != NULL);
 }

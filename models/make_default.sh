@@ -1,0 +1,39 @@
+#!/bin/sh
+# Rebuild models/default.vimodel: the nsfwjs MobileNetV2 backbone + a PCA-whitening head fitted
+# without labels on frames of the benchmark's TRAIN-split source videos (never its test split)
+# and on the opencv-doc photographs, with mirrored/cropped views of the videos as augmentation.
+#
+#   make && sh bench/fetch_videos.sh && /usr/bin/python3 bench/make_dataset.py --quick ...
+#   sh models/make_default.sh bench/work/ds-quick/manifest.json
+#
+# Needs build/vinfringe, the Debian packages unpacked by bench/fetch_videos.sh (bench/data/debs),
+# ffmpeg and /usr/bin/python3 with numpy.
+set -eu
+manifest=${1:?usage: make_default.sh MANIFEST.json}
+build=${BUILD:-build}
+debs=${DEBS:-bench/data/debs}
+work=${WORK:-build/default-model}
+backbone=models/mobilenet_v2.vimodel
+mkdir -p "$work/views"
+rm -f "$work"/*.vemb
+/usr/bin/python3 - "$manifest" > "$work/train_sources.txt" <<'PY'
+import json, sys
+for s in json.load(open(sys.argv[1]))["sources"]:
+    if s["split"] == "train":
+        print(s["package"] + "/" + s["path"])
+PY
+i=0
+while read -r src; do
+    i=$((i + 1))
+    "$build/vinfringe" embed --quiet --model "$backbone" --fps 4 -o "$work/v$i.vemb" "$debs/$src"
+    ffmpeg -nostdin -loglevel error -y -i "$debs/$src" -vf "hflip,crop=iw*0.8:ih*0.8,fps=2" \
+        -c:v libx264 -crf 30 -preset veryfast -an "$work/views/v$i.mp4"
+    "$build/vinfringe" embed --quiet --model "$backbone" --fps 2 -o "$work/v${i}_aug.vemb" "$work/views/v$i.mp4"
+done < "$work/train_sources.txt"
+for photo in "$debs"/opencv-doc/usr/share/doc/opencv-doc/examples/data/*.jpg \
+             "$debs"/opencv-doc/usr/share/doc/opencv-doc/examples/data/*.png; do
+    i=$((i + 1))
+    "$build/vinfringe" embed --quiet --model "$backbone" -o "$work/p$i.vemb" "$photo" 2>/dev/null || true
+done
+/usr/bin/python3 models/fit_whitening.py --backbone "$backbone" --out models/default.vimodel \
+    "$work"/*.vemb
