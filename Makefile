@@ -172,12 +172,15 @@ install: all $(PC)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvinfringe.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 docs/vinfringe.1 $(DESTDIR)$(MANDIR)/man1/
 	$(CC) $(LDFLAGS) -o $(DESTDIR)$(BINDIR)/vinfringe $(CLI_OBJ) -L$(DESTDIR)$(LIBDIR) -lvinfringe \
 		-Wl,-rpath,$(LIBDIR) -lm
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/vinfringe.h $(DESTDIR)$(LIBDIR)/libvinfringe.* \
-		$(DESTDIR)$(PKGCONFIGDIR)/vinfringe.pc $(DESTDIR)$(BINDIR)/vinfringe
+		$(DESTDIR)$(PKGCONFIGDIR)/vinfringe.pc $(DESTDIR)$(BINDIR)/vinfringe \
+		$(DESTDIR)$(MANDIR)/man1/vinfringe.1
 
 clean:
 	rm -rf build build-san

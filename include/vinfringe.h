@@ -117,9 +117,11 @@ typedef void (*vi_log_fn)(void *user, int32_t level, const char *msg);
 
 /**
  * Route the library's diagnostics (skipped damaged frames, fallbacks) to `fn`; NULL (the default)
- * keeps the library silent. While a callback is set, FFmpeg's own warnings and errors (av_log, a
- * process-wide FFmpeg setting) are routed to it too, prefixed "ffmpeg: "; NULL gives av_log back
- * its default behaviour. Thread safety: call before other threads use the library. @since 0.1
+ * keeps the library silent. FFmpeg's own warnings and errors are routed to it too, prefixed
+ * "ffmpeg: ": from the first vi_log_set or decode on, the library installs its handler as FFmpeg's
+ * av_log callback (a process-wide FFmpeg setting). A host that uses FFmpeg itself and wants
+ * FFmpeg's default printing back calls av_log_set_callback(av_log_default_callback) afterwards.
+ * Thread safety: call before other threads use the library. @since 0.1
  */
 VI_API void vi_log_set(vi_log_fn fn, void *user);
 
@@ -359,6 +361,102 @@ VI_API const char *vi_hits_id(const vi_hits *hits, int32_t i);
 VI_API float vi_hits_score(const vi_hits *hits, int32_t i);
 /** The full comparison behind hit `i` (segments), borrowed; NULL if out of range. */
 VI_API const vi_match *vi_hits_match(const vi_hits *hits, int32_t i);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Training                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Trains a DMI head (../shared/docs/dmi.md) on the frozen backbone of a base model. Videos are
+ *  decoded once; each becomes `views` copy-style augmented versions (flips, crops, colour and
+ *  gamma, blur, noise, borders, greyscale, rotation) whose backbone frame features are kept in
+ *  memory (and optionally on disk, see cache_dir), so that epochs only run the small linear
+ *  head. Not thread-safe: one thread at a time. */
+typedef struct vi_trainer vi_trainer;
+
+/** Options for vi_trainer_create. Initialise with vi_train_options_init(). */
+typedef struct vi_train_options {
+    uint32_t struct_size;   /**< set by vi_train_options_init; never by hand */
+    uint64_t seed;          /**< seeds the head's initialisation, augmentations and batches (1) */
+    float fps;              /**< frames sampled per second of video (1.0, max 60) */
+    int32_t max_frames;     /**< frames kept per video, taken uniformly (60) */
+    int32_t views;          /**< augmented versions cached per video, 2..16 (4; the first is
+                                 the video as decoded) */
+    int32_t batch_pairs;    /**< (anchor, positive) pairs per step, capped by the data (64) */
+    int32_t max_negatives;  /**< negatives per step: other videos' cached views (2048) */
+    float learning_rate;    /**< Adam learning rate (1e-4) */
+    float weight_decay;     /**< Adam (L2) weight decay (5e-4) */
+    int32_t lr_step_epochs; /**< multiply the learning rate by 0.1 after this many epochs
+                                 (0, constant; DMI's schedule is 50 of its larger epochs) */
+    const char *cache_dir;  /**< directory (created if missing) where each video's features are
+                                 cached on disk, so that a later trainer with the same model,
+                                 options and video skips decoding; copied. NULL: memory only */
+    /* new fields are appended here only */
+} vi_train_options;
+
+/** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
+ *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small. @since 0.1 */
+VI_API vi_status vi_train_options_init(vi_train_options *opts, size_t struct_size);
+#define VI_TRAIN_OPTIONS_INIT(o) vi_train_options_init(&(o), sizeof(o))
+
+/** Loss terms of one epoch, each the mean over the epoch's steps (see dmi.md, "Losses"). */
+typedef struct vi_train_losses {
+    double total;        /**< the objective minimised */
+    double nce;          /**< sum of the InfoNCE terms (sub-features, auxiliary, concat, final) */
+    double exclusivity;  /**< D, pair and negative batches summed (maximised) */
+    double mutual_info;  /**< M, pair and negative batches summed (minimised) */
+    int32_t steps;       /**< optimiser steps in the epoch */
+} vi_train_losses;
+
+/** Per-epoch callback: `epoch` counts from 1; `losses` is borrowed for the call. Return nonzero
+ *  to stop; vi_trainer_run then fails with VI_E_CANCELLED (the head keeps what it learnt). */
+typedef int (*vi_train_epoch_fn)(void *user, int32_t epoch, const vi_train_losses *losses);
+
+/**
+ * Create a trainer on the backbone of `base` (kept frozen; the model must stay loaded while the
+ * trainer lives). The head starts from a random initialisation drawn from `opts->seed`.
+ * @param base  a model loaded with vi_model_load or vi_model_load_memory
+ * @param opts  NULL for defaults
+ * @param out   receives the trainer; free with vi_trainer_free()
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_NOMEM, VI_E_INTERNAL
+ * Thread safety: any thread. @since 0.1
+ */
+VI_API vi_status vi_trainer_create(const vi_model *base, const vi_train_options *opts,
+                                   vi_trainer **out);
+
+/** Release a trainer. NULL is a no-op. Thread safety: exclusive. @since 0.1 */
+VI_API void vi_trainer_free(vi_trainer *trainer);
+
+/**
+ * Decode `path`, make its augmented views and cache their backbone features.
+ * @param group  >= 0: a labelled group of near-duplicates (videos sharing a group are positives
+ *               of each other); -1: self-supervised (two views of this video form a positive)
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NO_VIDEO, VI_E_DECODE, VI_E_UNSUPPORTED,
+ *         VI_E_NOMEM, VI_E_INTERNAL. On failure the trainer is unchanged.
+ * Thread safety: exclusive. @since 0.1
+ */
+VI_API vi_status vi_trainer_add_video(vi_trainer *trainer, const char *path, int32_t group);
+
+/** Number of videos added so far. Thread safety: exclusive. @since 0.1 */
+VI_API int32_t vi_trainer_video_count(const vi_trainer *trainer);
+
+/**
+ * Train for `epochs` epochs (each visits every group with at least two cached views once, in
+ * batches of `batch_pairs`). Deterministic given the seed and the order of vi_trainer_add_video
+ * calls. `on_epoch` may be NULL.
+ * @return VI_OK, VI_E_INVALID_ARG (no videos, or nothing forms a positive pair), VI_E_NOMEM,
+ *         VI_E_INTERNAL, VI_E_CANCELLED
+ * Thread safety: exclusive. @since 0.1
+ */
+VI_API vi_status vi_trainer_run(vi_trainer *trainer, int32_t epochs, vi_train_epoch_fn on_epoch,
+                                void *user);
+
+/**
+ * Write a complete model file: the base model's backbone tensors and metadata, and the trained
+ * dmi.* head (float32). Written to a temporary name then renamed. Loads with vi_model_load.
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_BAD_MODEL, VI_E_NOMEM, VI_E_INTERNAL
+ * Thread safety: exclusive. @since 0.1
+ */
+VI_API vi_status vi_trainer_save(const vi_trainer *trainer, const char *path);
 
 #ifdef __cplusplus
 }

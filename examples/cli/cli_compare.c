@@ -12,7 +12,7 @@ static int run_compare(const cli_args *a) {
         rc = cli_load_input(&s, a->pos[1], a->pos[1], &rb);
     if (rc == 0) {
         vi_status st = vi_compare(qa, rb, NULL, &m);
-        rc = st == VI_OK ? 0 : cli_lib_error(st);
+        rc = st == VI_OK ? 0 : cli_error("%s vs %s: %s", a->pos[0], a->pos[1], vi_last_error());
     }
     if (rc == 0 && a->json)
         cli_json_compare(stdout, a->pos[0], a->pos[1], m);

@@ -13,7 +13,7 @@ static int add_input(cli_session *s, vi_index *index, const char *path, int i, i
     int rc = cli_load_input(s, path, label, &emb);
     if (rc == 0) {
         vi_status st = vi_index_add(index, id, emb);
-        rc = st == VI_OK ? 0 : cli_lib_error(st);
+        rc = st == VI_OK ? 0 : cli_error("%s: %s", path, vi_last_error());
     }
     vi_embedding_free(emb);
     return rc;

@@ -8,11 +8,14 @@ static const cli_command *const k_commands[] = {
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
+int cli_train_main(int argc, char **argv); /* cli_train.c: parses its own options */
+
 static void print_usage(FILE *f) {
     fputs("Usage: vinfringe COMMAND [OPTIONS] ARGS...\n\n"
           "Fingerprint videos and tell whether one is a copy of another.\n\nCommands:\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-12s %s\n", k_commands[i]->name, k_commands[i]->summary);
+    fputs("  train        Train a DMI head on a model's backbone and write a new model.\n", f);
     fputs("  help [CMD]   This help, or the help of CMD\n"
           "\nRun 'vinfringe COMMAND --help' for a command's options; 'vinfringe --version' for\n"
           "the versions. Exit status: 0 ok, 1 error, 2 bad usage.\n", f);
@@ -68,7 +71,13 @@ static int run_help(int argc, char **argv) {
         print_usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (!(cmd = find_command(argc, argv, &used, &rc)))
+    if (strcmp(argv[0], "train") == 0) {
+        char help[] = "--help", *h[] = {help};
+        return cli_train_main(1, h);
+    }
+    if (argc == 1 && strcmp(argv[0], "index") == 0)
+        cmd = &cli_cmd_index_build; /* `help index`: its only subcommand */
+    else if (!(cmd = find_command(argc, argv, &used, &rc)))
         return rc;
     cli_print_help(cmd, stdout);
     return CLI_EXIT_OK;
@@ -88,6 +97,8 @@ int main(int argc, char **argv) {
         return print_version();
     if (strcmp(argv[1], "help") == 0)
         return run_help(argc - 2, argv + 2);
+    if (strcmp(argv[1], "train") == 0)
+        return cli_train_main(argc - 2, argv + 2);
     if (argv[1][0] == '-')
         return top_usage_error("unknown option '%s'", argv[1]);
     if (!(cmd = find_command(argc - 1, argv + 1, &used, &rc)))

@@ -13,6 +13,7 @@
 
 struct cli_progress {
     int tty;            /* draw at all */
+    int sigint_ignored; /* SIGINT was ignored when the work started: leave it so */
     int drawn;          /* something is on the line */
     int last_permille;  /* last drawn position, to redraw only on change */
     double last_draw;   /* monotonic seconds of the last draw */
@@ -44,11 +45,14 @@ void cli_progress_free(cli_progress *p) {
 }
 
 void cli_progress_start(cli_progress *p, const char *label) {
-    struct sigaction sa;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGINT, &sa, &old);
+    if (old.sa_handler == SIG_IGN) /* e.g. a background job: keep ignoring Ctrl-C */
+        sigaction(SIGINT, &old, NULL);
+    p->sigint_ignored = old.sa_handler == SIG_IGN;
     p->drawn = 0;
     p->last_permille = -1;
     p->last_draw = 0;
@@ -60,7 +64,8 @@ void cli_progress_start(cli_progress *p, const char *label) {
 }
 
 void cli_progress_end(cli_progress *p) {
-    signal(SIGINT, SIG_DFL);
+    if (!p->sigint_ignored)
+        signal(SIGINT, SIG_DFL);
     if (p->drawn)
         fputs("\r\033[K", stderr);
     p->drawn = 0;

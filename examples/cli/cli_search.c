@@ -8,7 +8,7 @@ static int search_one(cli_session *s, const vi_index *index, const char *query) 
     int rc = cli_load_input(s, query, query, &emb);
     if (rc == 0) {
         vi_status st = vi_index_search(index, emb, s->args->top, &hits);
-        rc = st == VI_OK ? 0 : cli_lib_error(st);
+        rc = st == VI_OK ? 0 : cli_error("%s: %s", query, vi_last_error());
     }
     if (rc == 0 && s->args->json)
         cli_json_search(stdout, query, hits);

@@ -22,5 +22,5 @@ vi_status vi_set_threads(int32_t n_threads) {
 
 void vi_log_set(vi_log_fn fn, void *user) {
     vi__log_set(fn, user);
-    vi__decode_route_log(fn != NULL);
+    vi__decode_route_log();
 }

@@ -72,6 +72,12 @@ static vi_status model_from_bytes(const uint8_t *data, size_t size, vi_model **o
     st = (m->id && m->description) ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
     if (st == VI_OK) st = build_backbone(doc, &m->net);
     if (st == VI_OK) st = vi__head_from_doc(doc, vi__net_feature_dim(m->net), &m->head);
+    if (st == VI_OK && !(m->bytes = vi__malloc(size ? size : 1)))
+        st = vi__fail(VI_E_NOMEM, "out of memory");
+    if (st == VI_OK) {
+        memcpy(m->bytes, data, size);
+        m->n_bytes = size;
+    }
     vi__doc_free(doc);
     if (st != VI_OK) {
         vi_model_free(m);
@@ -117,6 +123,7 @@ void vi_model_free(vi_model *m) {
     vi__head_release(&m->head);
     vi__free(m->id);
     vi__free(m->description);
+    vi__free(m->bytes);
     vi__free(m);
 }
 

@@ -12,6 +12,8 @@ struct vi_model {
     int32_t input_size; /* square RGB side the backbone takes */
     vi__net *net;       /* frozen backbone */
     vi__head head;      /* folded embedding head */
+    uint8_t *bytes;     /* a copy of the model file (vi_trainer_save copies its backbone) */
+    size_t n_bytes;
 };
 
 #endif

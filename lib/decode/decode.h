@@ -1,6 +1,7 @@
 /* Decoding and frame sampling with FFmpeg: the only stage that includes libav* headers.
  * A decoder streams sampled frames one at a time, already converted by swscale to the
- * backbone's square RGB24 input, so memory does not grow with the video's length. */
+ * backbone's square RGB24 input, so memory does not grow with the video's length.
+ * docs/decoding.md describes the sampling rule, the conversion and the error mapping. */
 #ifndef VI_DECODE_H
 #define VI_DECODE_H
 
@@ -9,11 +10,12 @@
 #include "../common/common.h"
 
 typedef struct vi__decode_params {
-    double fps;             /* sampling rate on presentation time (> 0) */
+    double fps;             /* sampling rate on presentation time (> 0): the first frame, then
+                               the first frame reaching each grid point first_pts + k / fps */
     int32_t max_frames;     /* 0 = no cap */
     int32_t keyframes_only; /* decode keyframes only */
     int32_t threads;        /* 0 = automatic */
-    int32_t out_size;       /* side of the square RGB24 output image */
+    int32_t out_size;       /* side of the square RGB24 output image (whole frame squashed) */
 } vi__decode_params;
 
 struct vi__decoder;
@@ -37,7 +39,7 @@ VI_HIDDEN void vi__decoder_close(struct vi__decoder *d);
 VI_HIDDEN vi_status vi__scale_rgb(const uint8_t *rgb, int32_t width, int32_t height, int32_t stride,
                                   uint8_t *out, int32_t out_size);
 
-/* Send FFmpeg's warnings and errors to vi__log (on) or back to FFmpeg's default (off). */
-VI_HIDDEN void vi__decode_route_log(int on);
+/* Route FFmpeg's warnings and errors to vi__log from now on (idempotent, thread-safe). */
+VI_HIDDEN void vi__decode_route_log(void);
 
 #endif

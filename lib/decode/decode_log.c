@@ -1,6 +1,9 @@
-/* Routing FFmpeg's own messages (av_log) to the host's log callback. av_log's callback is
- * process-wide, so it is changed only when the host asks, through vi_log_set. */
+/* FFmpeg's own messages (av_log) go to the library's log callback, silent unless the host set
+ * one with vi_log_set: the library never prints. av_log's callback is process-wide, so it is
+ * installed once, when the first decoder opens; a host that wants FFmpeg's default printing back
+ * can call av_log_set_callback(av_log_default_callback) afterwards (documented in the header). */
 #include <libavutil/log.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "decode.h"
@@ -15,4 +18,8 @@ static void forward(void *avcl, int level, const char *fmt, va_list vl) {
     if (n > 0) vi__log(level <= AV_LOG_ERROR ? VI_LOG_WARN : VI_LOG_INFO, "ffmpeg: %s", line);
 }
 
-void vi__decode_route_log(int on) { av_log_set_callback(on ? forward : av_log_default_callback); }
+static pthread_once_t route_once = PTHREAD_ONCE_INIT;
+
+static void install(void) { av_log_set_callback(forward); }
+
+void vi__decode_route_log(void) { pthread_once(&route_once, install); }

@@ -17,7 +17,8 @@ SRCDIR=${VI_SRCDIR:-$(cd "$HERE/../.." && pwd)}
 F=$VI_FIXTURES
 PY=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vinfringe-cli.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT INT TERM
+trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 PASSED=0
 FAILED=0
 CASE=
@@ -98,7 +99,7 @@ json() {
     "$PY" -c '
 import json, sys
 j = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlines()]
-print(eval(sys.argv[2]))
+print(eval(sys.argv[2].strip()))
 ' "$@"
 }
 

@@ -24,6 +24,9 @@ func newEmbedding(h *capi.Embedding) *Embedding {
 
 // LoadEmbedding reads an embedding file (.vemb).
 func LoadEmbedding(path string) (*Embedding, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.EmbeddingLoad(path)
 	if f != nil {
 		return nil, wrap(f)
@@ -33,6 +36,9 @@ func LoadEmbedding(path string) (*Embedding, error) {
 
 // EmbeddingFromBytes parses bytes written by MarshalBinary (the .vemb file bytes).
 func EmbeddingFromBytes(data []byte) (*Embedding, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.EmbeddingFromMemory(data)
 	if f != nil {
 		return nil, wrap(f)

@@ -29,6 +29,9 @@ func newIndex(h *capi.Index) *Index {
 
 // NewIndex creates an empty index; its model is fixed by the first embedding added.
 func NewIndex() (*Index, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.IndexCreate()
 	if f != nil {
 		return nil, wrap(f)
@@ -38,6 +41,9 @@ func NewIndex() (*Index, error) {
 
 // LoadIndex reads an index file written by Save or the vinfringe command.
 func LoadIndex(path string) (*Index, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.IndexLoad(path)
 	if f != nil {
 		return nil, wrap(f)

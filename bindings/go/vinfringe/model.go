@@ -11,8 +11,10 @@ import (
 // Model is a loaded model (backbone + embedding head). It is immutable and may be used by many
 // goroutines at once; Close waits for running embeddings to finish.
 type Model struct {
-	mu sync.RWMutex
-	h  *capi.Model
+	mu       sync.RWMutex
+	h        *capi.Model
+	closed   bool // Close was called; h stays until the last trainer on it is closed
+	trainers int  // open Trainers built on this model
 }
 
 func newModel(h *capi.Model) *Model {
@@ -23,6 +25,9 @@ func newModel(h *capi.Model) *Model {
 
 // LoadDefaultModel loads the model built into the library.
 func LoadDefaultModel() (*Model, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.ModelLoad("", true)
 	if f != nil {
 		return nil, wrap(f)
@@ -32,6 +37,9 @@ func LoadDefaultModel() (*Model, error) {
 
 // LoadModel loads a .vimodel file.
 func LoadModel(path string) (*Model, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.ModelLoad(path, false)
 	if f != nil {
 		return nil, wrap(f)
@@ -41,6 +49,9 @@ func LoadModel(path string) (*Model, error) {
 
 // LoadModelBytes loads a model from the bytes of a .vimodel file (copied).
 func LoadModelBytes(data []byte) (*Model, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	h, f := capi.ModelLoadMemory(data)
 	if f != nil {
 		return nil, wrap(f)
@@ -48,22 +59,48 @@ func LoadModelBytes(data []byte) (*Model, error) {
 	return newModel(h), nil
 }
 
-// Close releases the model. Embeddings made with it stay valid. Safe to call more than once.
+// Close releases the model. Embeddings made with it stay valid. If Trainers still use it, the
+// C model is released when the last of them is closed. Safe to call more than once.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.h != nil {
+	m.closed = true
+	m.freeLocked()
+	return nil
+}
+
+func (m *Model) freeLocked() {
+	if m.h != nil && m.trainers == 0 {
 		capi.ModelFree(m.h)
 		m.h = nil
 		runtime.SetFinalizer(m, nil)
 	}
-	return nil
+}
+
+// acquire and release count the trainers that need the C model to stay loaded.
+func (m *Model) acquire() (*capi.Model, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, closedError("model")
+	}
+	m.trainers++
+	return m.h, nil
+}
+
+func (m *Model) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.trainers--
+	if m.closed {
+		m.freeLocked()
+	}
 }
 
 func (m *Model) info(get func(*capi.Model) int32) int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.h == nil {
+	if m.closed {
 		return 0
 	}
 	return int(get(m.h))
@@ -82,7 +119,7 @@ func (m *Model) InputSize() int { return m.info(capi.ModelInputSize) }
 func (m *Model) ID() string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.h == nil {
+	if m.closed {
 		return ""
 	}
 	return capi.ModelID(m.h)
@@ -92,7 +129,7 @@ func (m *Model) ID() string {
 func (m *Model) Description() string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.h == nil {
+	if m.closed {
 		return ""
 	}
 	return capi.ModelDescription(m.h)
@@ -130,12 +167,15 @@ func (m *Model) Embed(ctx context.Context, path string, opts *EmbedOptions) (*Em
 			if ctx.Err() != nil {
 				return false
 			}
-			return user == nil || user(done, total)
+			if user != nil && !user(done, total) {
+				return false
+			}
+			return ctx.Err() == nil // the callback itself may have cancelled ctx
 		}
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.h == nil {
+	if m.closed {
 		return nil, closedError("model")
 	}
 	h, f := capi.EmbedVideo(m.h, path, capi.EmbedOptions{
@@ -172,7 +212,7 @@ func (m *Model) EmbedFrames(rgb []byte, nFrames, width, height, stride int,
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.h == nil {
+	if m.closed {
 		return nil, closedError("model")
 	}
 	h, f := capi.EmbedFrames(m.h, rgb, int32(nFrames), int32(width), int32(height),

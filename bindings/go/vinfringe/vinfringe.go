@@ -72,7 +72,7 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = e.Code.Error()
 	}
-	return fmt.Sprintf("vinfringe: %s [%s]", msg, e.Code)
+	return fmt.Sprintf("vinfringe: %s [%s]", msg, e.Code.String())
 }
 
 // Is reports whether target is this error's Code, so errors.Is(err, ErrIO) works.
@@ -95,6 +95,23 @@ func wrap(f *capi.Failure) error {
 func closedError(kind string) error {
 	return &Error{Code: ErrInvalidArg, Message: "this " + kind + " is closed"}
 }
+
+// The C API version this package was written for. Before 1.0 the minor number is the ABI
+// number, so a library with another major or minor is refused rather than misused.
+const (
+	apiMajor = 0
+	apiMinor = 1
+)
+
+var versionErr = func() error {
+	v := capi.Version()
+	if v/10000 != apiMajor || (apiMajor == 0 && v/100%100 != apiMinor) {
+		return &Error{Code: ErrUnsupported, Message: fmt.Sprintf(
+			"libvinfringe %s is loaded, this binding needs %d.%d.x", capi.VersionString(),
+			apiMajor, apiMinor)}
+	}
+	return nil
+}()
 
 // Version is the runtime version of the loaded library, MAJOR*10000 + MINOR*100 + PATCH.
 func Version() int { return int(capi.Version()) }

@@ -65,6 +65,14 @@ int main(void) {
     F(vi_compare_options, struct_size); F(vi_compare_options, localize);
     F(vi_segment, query_start); F(vi_segment, query_end); F(vi_segment, ref_start);
     F(vi_segment, ref_end); F(vi_segment, score);
+    printf("vi_train_options %zu\n", sizeof(vi_train_options));
+    printf("vi_train_losses %zu\n", sizeof(vi_train_losses));
+    F(vi_train_options, struct_size); F(vi_train_options, seed); F(vi_train_options, fps);
+    F(vi_train_options, max_frames); F(vi_train_options, views);
+    F(vi_train_options, batch_pairs); F(vi_train_options, max_negatives);
+    F(vi_train_options, learning_rate); F(vi_train_options, weight_decay);
+    F(vi_train_losses, total); F(vi_train_losses, nce); F(vi_train_losses, exclusivity);
+    F(vi_train_losses, mutual_info); F(vi_train_losses, steps);
     printf("vi_status %zu\n", sizeof(vi_status));
     return 0;
 }
@@ -82,7 +90,9 @@ int main(void) {
             expected[parts[0]] = [int(p) for p in parts[1:]]
         structs = {"vi_embed_options": _capi.vi_embed_options,
                    "vi_compare_options": _capi.vi_compare_options,
-                   "vi_segment": _capi.vi_segment}
+                   "vi_segment": _capi.vi_segment,
+                   "vi_train_options": _capi.vi_train_options,
+                   "vi_train_losses": _capi.vi_train_losses}
         for name, cls in structs.items():
             self.assertEqual(ctypes.sizeof(cls), expected[name][0], name)
             for fname, ftype in cls._fields_:

@@ -40,7 +40,8 @@ __all__ = [
     "Status", "LogLevel", "VinfringeError", "InvalidArgumentError", "IOFailureError",
     "NoVideoError", "DecodeError", "UnsupportedError", "BadModelError", "FormatError",
     "OutOfMemoryError", "InternalError", "CancelledError", "Model", "Embedding", "Segment",
-    "Match", "Hit", "Index", "compare", "version", "version_string", "library_path",
+    "Match", "Hit", "Index", "Trainer", "TrainLosses", "compare", "version", "version_string",
+    "library_path",
     "set_threads", "set_log_handler", "status_str",
 ]
 
@@ -464,11 +465,35 @@ class Model(_Handle):
 
     _kind = "model"
     _free_name = "vi_model_free"
+    _closing = False  # close() was called while trainers still use the model
+    _users = 0  # live Trainer objects built on this model
 
     def __init__(self, path: Optional[PathLike] = None) -> None:
         out = _out_handle()
         _check(_lib.vi_model_load(None if path is None else _path(path), ctypes.byref(out)))
         super().__init__(out.value)  # type: ignore[arg-type]
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closing or self._handle is None
+
+    def close(self) -> None:
+        """Release the model. Embeddings made with it stay valid. If a :class:`Trainer` still
+        uses it, the C model is released when the last such trainer is closed."""
+        self._closing = True
+        if self._users == 0:
+            super().close()
+
+    def _h(self) -> int:
+        if self._closing:
+            raise _closed(self._kind)
+        return super()._h()
+
+    def _release(self) -> None:  # a trainer built on this model was closed
+        self._users -= 1
+        if self._closing and self._users == 0:
+            _Handle.close(self)
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Model":
@@ -742,3 +767,124 @@ class Index(_Handle):
         if self.closed:
             return "<vinfringe.Index closed>"
         return f"<vinfringe.Index size={len(self)}>"
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrainLosses:
+    """Loss terms of one training epoch, each the mean over the epoch's steps."""
+
+    epoch: int  #: counts from 1
+    total: float  #: the objective minimised
+    nce: float  #: sum of the InfoNCE terms
+    exclusivity: float  #: D, maximised
+    mutual_info: float  #: M, minimised
+    steps: int  #: optimiser steps in the epoch
+
+
+EpochFn = Callable[[TrainLosses], Optional[bool]]
+
+
+class Trainer(_Handle):
+    """Trains a DMI embedding head on the frozen backbone of ``base`` (see docs/model.md).
+
+    Videos are decoded once when added; each becomes ``views`` augmented versions whose
+    backbone features stay in memory, so epochs only run the small head. Not thread-safe.
+    The trainer keeps ``base`` alive (closing the model is deferred until the trainer closes).
+
+    Options left as ``None`` keep the library's defaults (seed 1, fps 1.0, max_frames 60,
+    views 4, batch_pairs 64, max_negatives 2048, learning_rate 1e-4, weight_decay 5e-4).
+    """
+
+    _kind = "trainer"
+    _free_name = "vi_trainer_free"
+
+    def __init__(self, base: Model, *, seed: Optional[int] = None, fps: Optional[float] = None,
+                 max_frames: Optional[int] = None, views: Optional[int] = None,
+                 batch_pairs: Optional[int] = None, max_negatives: Optional[int] = None,
+                 learning_rate: Optional[float] = None,
+                 weight_decay: Optional[float] = None) -> None:
+        opts = _capi.vi_train_options()
+        _check(_lib.vi_train_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
+        given = {"seed": seed, "fps": fps, "max_frames": max_frames, "views": views,
+                 "batch_pairs": batch_pairs, "max_negatives": max_negatives,
+                 "learning_rate": learning_rate, "weight_decay": weight_decay}
+        for name, value in given.items():
+            if value is not None:
+                setattr(opts, name, value)
+        out = _out_handle()
+        _check(_lib.vi_trainer_create(base._h(), ctypes.byref(opts), ctypes.byref(out)))
+        super().__init__(out.value)  # type: ignore[arg-type]
+        self._model: Optional[Model] = base
+        base._users += 1
+
+    def close(self) -> None:
+        """Release the trainer (and the base model, if it was closed meanwhile)."""
+        super().close()
+        model, self._model = getattr(self, "_model", None), None
+        if model is not None:
+            model._release()
+
+    def add_video(self, path: PathLike, group: int = -1) -> None:
+        """Decode ``path``, make its augmented views and cache their backbone features.
+
+        Args:
+            group: ``>= 0`` labels a group of near-duplicates (videos of one group are
+                positives of each other); ``-1`` (default): self-supervised.
+        """
+        _check(_lib.vi_trainer_add_video(self._h(), _path(path), int(group)))
+
+    @property
+    def video_count(self) -> int:
+        """Number of videos added so far."""
+        return int(_lib.vi_trainer_video_count(self._h()))
+
+    def __len__(self) -> int:
+        return self.video_count
+
+    def run(self, epochs: int, on_epoch: Optional[EpochFn] = None) -> List[TrainLosses]:
+        """Train for ``epochs`` epochs and return each epoch's losses.
+
+        ``on_epoch(losses)`` is called after each epoch; returning ``False`` stops training
+        (raises :class:`CancelledError`; the head keeps what it learnt), and an exception it
+        raises stops training and is re-raised.
+        """
+        history: List[TrainLosses] = []
+        raised: List[BaseException] = []
+
+        def call(_user: Optional[int], epoch: int, losses: Any) -> int:
+            try:
+                l = losses.contents
+                item = TrainLosses(int(epoch), l.total, l.nce, l.exclusivity, l.mutual_info,
+                                   int(l.steps))
+                history.append(item)
+                if on_epoch is not None and on_epoch(item) is False:
+                    return 1
+                return 0
+            except BaseException as exc:  # noqa: BLE001 - re-raised after the C call
+                raised.append(exc)
+                return 1
+
+        trampoline = _capi.vi_train_epoch_fn(call)
+        status = _lib.vi_trainer_run(self._h(), int(epochs), trampoline, None)
+        if status != _capi.VI_OK:
+            err = _error(status)
+            if raised:
+                raise raised[0] from err
+            raise err
+        if raised:
+            raise raised[0]
+        return history
+
+    def save(self, path: PathLike) -> None:
+        """Write a complete model file (base backbone + trained head); load it with
+        ``Model(path)``."""
+        _check(_lib.vi_trainer_save(self._h(), _path(path)))
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<vinfringe.Trainer closed>"
+        return f"<vinfringe.Trainer videos={self.video_count}>"

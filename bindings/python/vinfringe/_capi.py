@@ -22,7 +22,7 @@ import ctypes.util
 import glob
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int32,
-                    c_int64, c_size_t, c_uint8, c_uint32, c_void_p)
+                    c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p)
 from typing import Dict, List, Optional, Sequence, Tuple
 
 # The C API version these declarations were written for. Before 1.0 the minor number is the ABI
@@ -93,6 +93,37 @@ class vi_segment(Structure):
     ]
 
 
+class vi_train_options(Structure):
+    """Mirror of ``struct vi_train_options``."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("seed", c_uint64),
+        ("fps", c_float),
+        ("max_frames", c_int32),
+        ("views", c_int32),
+        ("batch_pairs", c_int32),
+        ("max_negatives", c_int32),
+        ("learning_rate", c_float),
+        ("weight_decay", c_float),
+    ]
+
+
+class vi_train_losses(Structure):
+    """Mirror of ``struct vi_train_losses``."""
+
+    _fields_ = [
+        ("total", c_double),
+        ("nce", c_double),
+        ("exclusivity", c_double),
+        ("mutual_info", c_double),
+        ("steps", c_int32),
+    ]
+
+
+# typedef int (*vi_train_epoch_fn)(void *user, int32_t epoch, const vi_train_losses *losses);
+vi_train_epoch_fn = CFUNCTYPE(c_int, c_void_p, c_int32, POINTER(vi_train_losses))
+
 _P = POINTER(c_void_p)  # out-parameter for a handle: vi_xxx **out
 
 # name -> (restype, argtypes). Every function declared with VI_API in include/vinfringe.h is here;
@@ -154,6 +185,14 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_hits_id": (c_char_p, [c_void_p, c_int32]),
     "vi_hits_score": (c_float, [c_void_p, c_int32]),
     "vi_hits_match": (c_void_p, [c_void_p, c_int32]),
+    # training
+    "vi_train_options_init": (vi_status, [POINTER(vi_train_options), c_size_t]),
+    "vi_trainer_create": (vi_status, [c_void_p, POINTER(vi_train_options), _P]),
+    "vi_trainer_free": (None, [c_void_p]),
+    "vi_trainer_add_video": (vi_status, [c_void_p, c_char_p, c_int32]),
+    "vi_trainer_video_count": (c_int32, [c_void_p]),
+    "vi_trainer_run": (vi_status, [c_void_p, c_int32, vi_train_epoch_fn, c_void_p]),
+    "vi_trainer_save": (vi_status, [c_void_p, c_char_p]),
 }
 
 

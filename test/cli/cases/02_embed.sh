@@ -32,15 +32,16 @@ check "option after the operand is honoured" test -s "$WORK/a_late.vemb"
 expect 0 out '' embed -q -o "$WORK/a_dd.vemb" -- "$A"
 
 # Bad inputs: exit 1 and a message naming the file; no output file left behind.
-for bad in missing.mp4 empty.mp4 text.mp4 truncated.mp4; do
+for bad in missing.mp4 empty.mp4 text.mp4 garbage.mp4 truncated.mp4 audio_only.m4a dir.mp4; do
     rm -f "$WORK/bad.vemb"
     expect 1 err "^vinfringe: error: .*$bad" embed -o "$WORK/bad.vemb" "$F/$bad"
     check "no output after failing on $bad" test ! -e "$WORK/bad.vemb"
 done
-expect 1 err "^vinfringe: error: .*$WORK" embed -o "$WORK/a.vemb" "$WORK"
+expect 0 out ' 1 frames' embed -o "$WORK/one.vemb" "$F/one_frame.mp4"
 expect 1 err "^vinfringe: error: .*already an embedding" embed -o "$WORK/b.vemb" "$WORK/a.vemb"
 expect 1 err "^vinfringe: error: .*no-such-dir" embed -o "$WORK/no-such-dir/a.vemb" "$A"
 expect 1 err "^vinfringe: error: .*no-such-model.vimodel" \
     embed --model "$WORK/no-such-model.vimodel" -o "$WORK/m.vemb" "$A"
 expect 1 err "^vinfringe: error: .*text" embed --model "$F/text.mp4" -o "$WORK/m.vemb" "$A"
 check "no output after a model error" test ! -e "$WORK/m.vemb"
+expect 1 err '^vinfringe: error: .*fps' embed --fps 100 -o "$WORK/m.vemb" "$A"

@@ -27,6 +27,7 @@ type (
 	Match     C.vi_match
 	Index     C.vi_index
 	Hits      C.vi_hits
+	Trainer   C.vi_trainer
 )
 
 // Failure is a failed call: the vi_status and vi_last_error() of the calling thread.
@@ -334,7 +335,7 @@ func Compare(query, ref *Embedding, localize bool) (*Match, *Failure) {
 	return (*Match)(out), nil
 }
 
-func MatchFree(m *Match)        { C.vi_match_free((*C.vi_match)(m)) }
+func MatchFree(m *Match)          { C.vi_match_free((*C.vi_match)(m)) }
 func MatchScore(m *Match) float32 { return float32(C.vi_match_score((*C.vi_match)(m))) }
 func MatchVideoSimilarity(m *Match) float32 {
 	return float32(C.vi_match_video_similarity((*C.vi_match)(m)))
@@ -426,6 +427,121 @@ func HitsScore(h *Hits, i int32) float32 {
 // the hits and must not be freed.
 func HitsMatch(h *Hits, i int32) *Match {
 	return (*Match)(unsafe.Pointer(C.vi_hits_match((*C.vi_hits)(h), C.int32_t(i))))
+}
+
+// ---- training ----
+
+// TrainOptions mirrors vi_train_options (without struct_size).
+type TrainOptions struct {
+	Seed                    uint64
+	FPS                     float32
+	MaxFrames, Views        int32
+	BatchPairs, MaxNegative int32
+	LearningRate            float32
+	WeightDecay             float32
+}
+
+// TrainOptionsDefault returns the library's defaults (vi_train_options_init).
+func TrainOptionsDefault() (TrainOptions, *Failure) {
+	var o C.vi_train_options
+	var msg *C.char
+	if f := fail(C.vigo_train_options_init(&o, &msg), &msg); f != nil {
+		return TrainOptions{}, f
+	}
+	return TrainOptions{uint64(o.seed), float32(o.fps), int32(o.max_frames), int32(o.views),
+		int32(o.batch_pairs), int32(o.max_negatives), float32(o.learning_rate),
+		float32(o.weight_decay)}, nil
+}
+
+func TrainerCreate(base *Model, opts TrainOptions) (*Trainer, *Failure) {
+	var o C.vi_train_options
+	var msg *C.char
+	if f := fail(C.vigo_train_options_init(&o, &msg), &msg); f != nil {
+		return nil, f
+	}
+	o.seed = C.uint64_t(opts.Seed)
+	o.fps = C.float(opts.FPS)
+	o.max_frames = C.int32_t(opts.MaxFrames)
+	o.views = C.int32_t(opts.Views)
+	o.batch_pairs = C.int32_t(opts.BatchPairs)
+	o.max_negatives = C.int32_t(opts.MaxNegative)
+	o.learning_rate = C.float(opts.LearningRate)
+	o.weight_decay = C.float(opts.WeightDecay)
+	var out *C.vi_trainer
+	if f := fail(C.vigo_trainer_create((*C.vi_model)(base), &o, &out, &msg), &msg); f != nil {
+		return nil, f
+	}
+	return (*Trainer)(out), nil
+}
+
+func TrainerFree(t *Trainer) { C.vi_trainer_free((*C.vi_trainer)(t)) }
+
+func TrainerAddVideo(t *Trainer, path string, group int32) *Failure {
+	cpath := cstr(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var msg *C.char
+	return fail(C.vigo_trainer_add_video((*C.vi_trainer)(t), cpath, C.int32_t(group), &msg),
+		&msg)
+}
+
+func TrainerVideoCount(t *Trainer) int32 {
+	return int32(C.vi_trainer_video_count((*C.vi_trainer)(t)))
+}
+
+// TrainLosses mirrors vi_train_losses.
+type TrainLosses struct {
+	Total, NCE, Exclusivity, MutualInfo float64
+	Steps                               int32
+}
+
+// EpochFunc receives each epoch's losses; returning false stops training (VI_E_CANCELLED).
+type EpochFunc func(epoch int32, l TrainLosses) bool
+
+type epochState struct {
+	fn       EpochFunc
+	panicked bool
+	panicVal interface{}
+}
+
+//export vigoEpoch
+func vigoEpoch(h C.uintptr_t, epoch C.int32_t, l *C.vi_train_losses) (stop C.int) {
+	st := cgo.Handle(h).Value().(*epochState)
+	if st.panicked {
+		return 1
+	}
+	defer func() {
+		if r := recover(); r != nil { // re-panicked by TrainerRun once C has returned
+			st.panicked, st.panicVal = true, r
+			stop = 1
+		}
+	}()
+	losses := TrainLosses{float64(l.total), float64(l.nce), float64(l.exclusivity),
+		float64(l.mutual_info), int32(l.steps)}
+	if !st.fn(int32(epoch), losses) {
+		return 1
+	}
+	return 0
+}
+
+// TrainerRun runs vi_trainer_run; fn is called after every epoch (it must not be nil).
+func TrainerRun(t *Trainer, epochs int32, fn EpochFunc) *Failure {
+	state := &epochState{fn: fn}
+	h := cgo.NewHandle(state)
+	defer h.Delete()
+	var msg *C.char
+	st := C.vigo_trainer_run((*C.vi_trainer)(t), C.int32_t(epochs), C.uintptr_t(h), &msg)
+	f := fail(st, &msg)
+	if state.panicked {
+		panic(state.panicVal)
+	}
+	return f
+}
+
+func TrainerSave(t *Trainer, path string) *Failure {
+	cpath := cstr(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var msg *C.char
+	return fail(C.vigo_trainer_save((*C.vi_trainer)(t), cpath, &msg), &msg)
 }
 
 // bytesPtr points at a Go byte slice for the duration of one call (the library copies or only

@@ -48,4 +48,13 @@ vi_status vigo_index_search(const vi_index *index, const vi_embedding *query, in
 vi_status vigo_index_save(const vi_index *index, const char *path, char **err);
 vi_status vigo_index_load(const char *path, vi_index **out, char **err);
 
+vi_status vigo_trainer_create(const vi_model *base, const vi_train_options *opts,
+                              vi_trainer **out, char **err);
+vi_status vigo_trainer_add_video(vi_trainer *trainer, const char *path, int32_t group,
+                                 char **err);
+vi_status vigo_trainer_run(vi_trainer *trainer, int32_t epochs, uintptr_t epoch_handle,
+                           char **err);
+vi_status vigo_trainer_save(const vi_trainer *trainer, const char *path, char **err);
+vi_status vigo_train_options_init(vi_train_options *opts, char **err);
+
 #endif

@@ -15,6 +15,10 @@ static int progress_trampoline(void *user, double done, double total) {
     return (int)vigoProgress((uintptr_t)user, done, total);
 }
 
+static int epoch_trampoline(void *user, int32_t epoch, const vi_train_losses *losses) {
+    return (int)vigoEpoch((uintptr_t)user, epoch, (vi_train_losses *)losses);
+}
+
 static void log_trampoline(void *user, int32_t level, const char *msg) {
     (void)user;
     vigoLog(level, (char *)msg);
@@ -36,7 +40,7 @@ vi_status vigo_embed_video(const vi_model *model, const char *path, float fps, i
                            int32_t keyframes_only, int32_t decode_threads,
                            uintptr_t progress_handle, vi_embedding **out, char **err) {
     vi_embed_options o;
-    vi_status st = VI_EMBED_OPTIONS_INIT(o);
+    vi_status st = vi_embed_options_init(&o, sizeof o);
     if (st != VI_OK) return take(st, err);
     o.fps = fps;
     o.max_frames = max_frames;
@@ -76,7 +80,7 @@ vi_status vigo_embedding_from_memory(const void *data, size_t size, vi_embedding
 vi_status vigo_compare(const vi_embedding *query, const vi_embedding *ref, int32_t localize,
                        vi_match **out, char **err) {
     vi_compare_options o;
-    vi_status st = VI_COMPARE_OPTIONS_INIT(o);
+    vi_status st = vi_compare_options_init(&o, sizeof o);
     if (st != VI_OK) return take(st, err);
     o.localize = localize;
     return take(vi_compare(query, ref, &o, out), err);
@@ -105,4 +109,28 @@ vi_status vigo_index_save(const vi_index *index, const char *path, char **err) {
 
 vi_status vigo_index_load(const char *path, vi_index **out, char **err) {
     return take(vi_index_load(path, out), err);
+}
+
+vi_status vigo_train_options_init(vi_train_options *opts, char **err) {
+    return take(vi_train_options_init(opts, sizeof *opts), err);
+}
+
+vi_status vigo_trainer_create(const vi_model *base, const vi_train_options *opts,
+                              vi_trainer **out, char **err) {
+    return take(vi_trainer_create(base, opts, out), err);
+}
+
+vi_status vigo_trainer_add_video(vi_trainer *trainer, const char *path, int32_t group,
+                                 char **err) {
+    return take(vi_trainer_add_video(trainer, path, group), err);
+}
+
+vi_status vigo_trainer_run(vi_trainer *trainer, int32_t epochs, uintptr_t epoch_handle,
+                           char **err) {
+    /* The callback is always installed: it reports the losses of each epoch to Go. */
+    return take(vi_trainer_run(trainer, epochs, epoch_trampoline, (void *)epoch_handle), err);
+}
+
+vi_status vigo_trainer_save(const vi_trainer *trainer, const char *path, char **err) {
+    return take(vi_trainer_save(trainer, path), err);
 }

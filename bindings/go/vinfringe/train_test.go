@@ -1,0 +1,124 @@
+package vinfringe
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"testing"
+)
+
+// Small enough to run in seconds: few frames, two views, a few pairs per step.
+var small = &TrainOptions{Seed: 7, MaxFrames: 6, Views: 2, BatchPairs: 8, MaxNegatives: 64}
+
+func TestTrainSaveLoadEmbed(t *testing.T) {
+	base := model(t)
+	tr, err := NewTrainer(base, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for _, name := range []string{"clip_a.mp4", "clip_b.mp4"} {
+		if err := tr.AddVideo(fixture(t, name), -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tr.VideoCount() != 2 {
+		t.Fatalf("VideoCount %d", tr.VideoCount())
+	}
+	var seen []TrainLosses
+	history, err := tr.Run(context.Background(), 2, func(l TrainLosses) bool {
+		seen = append(seen, l)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(history) != 2 || len(seen) != 2 || history[0].Epoch != 1 || history[1].Epoch != 2 {
+		t.Fatalf("history %+v seen %+v", history, seen)
+	}
+	for _, h := range history {
+		if math.IsNaN(h.Total) || math.IsInf(h.Total, 0) || h.Steps < 1 {
+			t.Errorf("losses %+v", h)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "trained.vimodel")
+	if err := tr.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	trained, err := LoadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trained.Close()
+	if trained.Dim() != base.Dim() || trained.FeatureDim() != base.FeatureDim() {
+		t.Errorf("trained dims %d/%d", trained.Dim(), trained.FeatureDim())
+	}
+	e, err := trained.Embed(context.Background(), fixture(t, "clip_a.mp4"), &EmbedOptions{MaxFrames: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.ModelID() != trained.ID() {
+		t.Errorf("embedding model %q, trained model %q", e.ModelID(), trained.ID())
+	}
+}
+
+func TestTrainErrorsAndCancel(t *testing.T) {
+	base := model(t)
+	if _, err := NewTrainer(base, &TrainOptions{Views: 99}); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("views 99: %v", err)
+	}
+	tr, err := NewTrainer(base, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if _, err := tr.Run(context.Background(), 1, nil); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("run without videos: %v", err)
+	}
+	err = tr.AddVideo(filepath.Join(filepath.Dir(fixture(t, "clip_a.mp4")), "text.mp4"), -1)
+	if !errors.Is(err, ErrDecode) && !errors.Is(err, ErrNoVideo) {
+		t.Errorf("text.mp4: %v", err)
+	}
+	if tr.VideoCount() != 0 {
+		t.Errorf("failed add changed the trainer: %d videos", tr.VideoCount())
+	}
+	_ = tr.AddVideo(fixture(t, "clip_a.mp4"), 0)
+	_ = tr.AddVideo(fixture(t, "clip_a_copy.mp4"), 0)
+	_ = tr.AddVideo(fixture(t, "clip_b.mp4"), 1)
+	h, err := tr.Run(context.Background(), 5, func(TrainLosses) bool { return false })
+	if !errors.Is(err, ErrCancelled) || len(h) != 1 {
+		t.Errorf("stop after epoch 1: %d epochs, %v", len(h), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err = tr.Run(ctx, 5, func(TrainLosses) bool { cancel(); return true })
+	if !errors.Is(err, ErrCancelled) || !errors.Is(err, context.Canceled) || len(h) != 1 {
+		t.Errorf("context cancel: %d epochs, %v", len(h), err)
+	}
+}
+
+func TestModelClosedBeforeTrainer(t *testing.T) {
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(m, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close() // deferred while the trainer needs the backbone
+	if _, err := m.Embed(context.Background(), fixture(t, "clip_a.mp4"), nil); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("closed model still embeds: %v", err)
+	}
+	if _, err := NewTrainer(m, small); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("new trainer on a closed model: %v", err)
+	}
+	if err := tr.AddVideo(fixture(t, "clip_a.mp4"), -1); err != nil {
+		t.Fatalf("trainer lost its model: %v", err)
+	}
+	tr.Close()
+	if m.h != nil {
+		t.Error("model not released with its last trainer")
+	}
+}

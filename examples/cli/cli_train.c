@@ -1,0 +1,336 @@
+/* cli_train.c - `vinfringe train`: train a DMI head on the frozen backbone of a model and write
+ * a new model file. Parses its own options (training has many that no other command takes);
+ * cli_main.c hands it the words after "train". */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_train_main(int argc, char **argv);
+
+static const char k_train_help[] =
+    "Usage: vinfringe train [OPTIONS] -o OUT.vimodel [VIDEO|DIR]...\n"
+    "\n"
+    "Train a DMI head (six sub-feature heads, an auxiliary head and a fusion layer; see\n"
+    "docs/training.md) on the frozen backbone of a model, and write a complete model file.\n"
+    "Each video is decoded once; `--views` copy-style augmented versions of it (flip, crop,\n"
+    "colour, blur, noise, borders, greyscale, rotation) are made and their backbone features\n"
+    "kept in memory. Videos given as arguments (a directory means every file in it) train\n"
+    "self-supervised: two views of the same video are a positive pair. With --groups, labelled\n"
+    "groups of near-duplicates are positives of each other. A video that cannot be decoded is\n"
+    "skipped with a warning.\n"
+    "\nOptions:\n"
+    "  -o, --output OUT.vimodel  where to write the trained model (required)\n"
+    "  -m, --model M             base model whose backbone is used (default: built-in)\n"
+    "  -g, --groups FILE         ground truth: one group of near-duplicate video paths per line\n"
+    "                            (separated by spaces or tabs; groups sharing a video merge)\n"
+    "  -e, --epochs N            epochs (default 100)\n"
+    "      --seed N              seed of the initialisation, augmentations, batches (default 1)\n"
+    "      --views N             augmented views cached per video, 1..16 (default 4)\n"
+    "      --fps F               frames sampled per second (default 1)\n"
+    "      --max-frames N        frames kept per video, taken uniformly (default 60)\n"
+    "      --batch N             (anchor, positive) pairs per step (default 64)\n"
+    "      --negatives N         negatives per step (default 2048)\n"
+    "      --lr X                Adam learning rate (default 1e-4)\n"
+    "      --weight-decay X      Adam weight decay (default 5e-4)\n"
+    "      --lr-step N           multiply the learning rate by 0.1 after N epochs (default 0:\n"
+    "                            constant)\n"
+    "      --cache DIR           keep each video's features in DIR, so that a later run with\n"
+    "                            the same model and options skips decoding\n"
+    "      --threads N           threads for libtorch (default: libtorch's)\n"
+    "  -q, --quiet               no per-video and per-epoch lines\n"
+    "  -h, --help                this help\n"
+    "\nPrints one line per epoch: the loss and its terms (InfoNCE sum, exclusivity D,\n"
+    "mutual-information term M). Exit status: 0 ok, 1 error, 2 bad usage.\n";
+
+static int usage(const char *fmt, const char *word) {
+    fputs("vinfringe train: ", stderr);
+    fprintf(stderr, fmt, word);
+    fputs("\nTry 'vinfringe train --help' for more information.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* A growing list of (path, group). */
+struct videos {
+    char **path;
+    int *group;
+    int n, cap;
+};
+
+static int videos_add(struct videos *v, const char *path, int group) {
+    if (v->n == v->cap) {
+        int cap = v->cap ? v->cap * 2 : 32;
+        char **p = realloc(v->path, (size_t)cap * sizeof *p);
+        if (p) v->path = p;
+        int *g = realloc(v->group, (size_t)cap * sizeof *g);
+        if (g) v->group = g;
+        if (!p || !g) return cli_error("out of memory");
+        v->cap = cap;
+    }
+    if (!(v->path[v->n] = strdup(path))) return cli_error("out of memory");
+    v->group[v->n++] = group;
+    return 0;
+}
+
+static void videos_free(struct videos *v) {
+    for (int i = 0; i < v->n; i++) free(v->path[i]);
+    free(v->path);
+    free(v->group);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file, or every regular file of a directory (sorted, not recursive). */
+static int add_argument(struct videos *v, const char *arg) {
+    struct stat st;
+    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) return videos_add(v, arg, -1);
+    DIR *d = opendir(arg);
+    if (!d) return cli_error("%s: cannot read the directory: %s", arg, strerror(errno));
+    struct videos tmp = {0};
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        size_t len = strlen(arg) + strlen(e->d_name) + 2;
+        char *p = malloc(len);
+        if (!p) {
+            rc = cli_error("out of memory");
+            break;
+        }
+        snprintf(p, len, "%s/%s", arg, e->d_name);
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = videos_add(&tmp, p, -1);
+        free(p);
+    }
+    closedir(d);
+    if (rc == 0 && tmp.n == 0) rc = cli_error("%s: the directory has no files", arg);
+    if (rc == 0) qsort(tmp.path, (size_t)tmp.n, sizeof *tmp.path, cmp_str);
+    for (int i = 0; rc == 0 && i < tmp.n; i++) rc = videos_add(v, tmp.path[i], -1);
+    videos_free(&tmp);
+    return rc;
+}
+
+/* Union-find over the videos of the ground-truth file. */
+static int uf_find(int *parent, int i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+}
+
+/* Read the ground truth: each line a group; a video on several lines merges them. */
+static int read_groups(const char *file, struct videos *v) {
+    FILE *f = fopen(file, "r");
+    if (!f) return cli_error("%s: cannot open the ground-truth file: %s", file, strerror(errno));
+    struct videos all = {0};
+    int *line_of = NULL, rc = 0;
+    char buf[65536];
+    while (rc == 0 && fgets(buf, sizeof buf, f)) {
+        int first = all.n;
+        for (char *tok = strtok(buf, " \t\r\n"); tok && rc == 0; tok = strtok(NULL, " \t\r\n")) {
+            if (tok[0] == '#') break;
+            int dup = -1;
+            for (int i = 0; i < all.n && dup < 0; i++)
+                if (strcmp(all.path[i], tok) == 0) dup = i;
+            rc = dup >= 0 ? videos_add(&all, all.path[dup], all.group[dup])
+                          : videos_add(&all, tok, all.n);
+        }
+        int *lo = realloc(line_of, (size_t)(all.n + 1) * sizeof *lo);
+        if (!lo) rc = cli_error("out of memory");
+        else line_of = lo;
+        for (int i = first; rc == 0 && i < all.n; i++) line_of[i] = first;
+    }
+    fclose(f);
+    if (rc == 0 && all.n == 0) rc = cli_error("%s: the ground-truth file names no video", file);
+    if (rc == 0) {
+        /* all.group[i] is the index of the first occurrence of the path; union each entry
+         * with the first entry of its line */
+        int *parent = malloc((size_t)all.n * sizeof *parent);
+        if (!parent) rc = cli_error("out of memory");
+        for (int i = 0; rc == 0 && i < all.n; i++) parent[i] = i;
+        for (int i = 0; rc == 0 && i < all.n; i++) {
+            int a = uf_find(parent, all.group[i]), b = uf_find(parent, all.group[line_of[i]]);
+            if (a != b) parent[a] = b;
+        }
+        for (int i = 0; rc == 0 && i < all.n; i++)
+            if (all.group[i] == i) rc = videos_add(v, all.path[i], uf_find(parent, i));
+        free(parent);
+    }
+    free(line_of);
+    videos_free(&all);
+    return rc;
+}
+
+struct epoch_ctx {
+    int quiet, epochs;
+    double t0;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int on_epoch(void *user, int32_t epoch, const vi_train_losses *l) {
+    struct epoch_ctx *c = user;
+    if (!c->quiet)
+        printf("epoch %d/%d: loss %.4f  nce %.4f  D %.4f  M %.4f  (%d steps, %.1f s)\n", (int)epoch,
+               c->epochs, l->total, l->nce, l->exclusivity, l->mutual_info, (int)l->steps,
+               now_s() - c->t0);
+    fflush(stdout);
+    return 0;
+}
+
+int cli_train_main(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
+        {"groups", required_argument, 0, 'g'}, {"epochs", required_argument, 0, 'e'},
+        {"seed", required_argument, 0, 1},     {"views", required_argument, 0, 2},
+        {"fps", required_argument, 0, 3},      {"max-frames", required_argument, 0, 4},
+        {"batch", required_argument, 0, 5},    {"negatives", required_argument, 0, 6},
+        {"lr", required_argument, 0, 7},       {"weight-decay", required_argument, 0, 8},
+        {"threads", required_argument, 0, 9},  {"lr-step", required_argument, 0, 10},
+        {"cache", required_argument, 0, 11},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    };
+    const char *output = NULL, *model_path = NULL, *groups = NULL;
+    long epochs = 100, threads = 0, lv;
+    double dv;
+    int quiet = 0, c;
+    vi_train_options o;
+    VI_TRAIN_OPTIONS_INIT(o);
+    optind = 1;
+    opterr = 0;
+    /* getopt wants argv[0] to be the program: shift by one */
+    char **av = calloc((size_t)argc + 2, sizeof *av);
+    if (!av) return cli_error("out of memory");
+    av[0] = "vinfringe train";
+    for (int i = 0; i < argc; i++) av[i + 1] = argv[i];
+    const int ac = argc + 1;
+    int rc = -1;
+    while (rc < 0 && (c = getopt_long(ac, av, ":o:m:g:e:qh", longopts, NULL)) != -1) {
+        const char *arg = optarg;
+        switch (c) {
+        case 'o': output = arg; break;
+        case 'm': model_path = arg; break;
+        case 'g': groups = arg; break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            fputs(k_train_help, stdout);
+            rc = CLI_EXIT_OK;
+            break;
+        case 'e':
+            if (parse_long(arg, 1, 1000000, &epochs)) rc = usage("bad --epochs '%s'", arg);
+            break;
+        case 1:
+            if (parse_long(arg, 0, 0x7fffffffL, &lv)) rc = usage("bad --seed '%s'", arg);
+            else o.seed = (uint64_t)lv;
+            break;
+        case 2:
+            if (parse_long(arg, 1, 16, &lv)) rc = usage("bad --views '%s' (1..16)", arg);
+            else o.views = (int32_t)lv;
+            break;
+        case 3:
+            if (parse_double(arg, &dv) || !(dv > 0 && dv <= 60))
+                rc = usage("bad --fps '%s' (0 < F <= 60)", arg);
+            else o.fps = (float)dv;
+            break;
+        case 4:
+            if (parse_long(arg, 1, 10000, &lv)) rc = usage("bad --max-frames '%s'", arg);
+            else o.max_frames = (int32_t)lv;
+            break;
+        case 5:
+            if (parse_long(arg, 1, 65536, &lv)) rc = usage("bad --batch '%s'", arg);
+            else o.batch_pairs = (int32_t)lv;
+            break;
+        case 6:
+            if (parse_long(arg, 0, 1 << 20, &lv)) rc = usage("bad --negatives '%s'", arg);
+            else o.max_negatives = (int32_t)lv;
+            break;
+        case 7:
+            if (parse_double(arg, &dv) || !(dv > 0 && dv < 10)) rc = usage("bad --lr '%s'", arg);
+            else o.learning_rate = (float)dv;
+            break;
+        case 8:
+            if (parse_double(arg, &dv) || !(dv >= 0 && dv < 1))
+                rc = usage("bad --weight-decay '%s'", arg);
+            else o.weight_decay = (float)dv;
+            break;
+        case 9:
+            if (parse_long(arg, 0, 256, &threads)) rc = usage("bad --threads '%s'", arg);
+            break;
+        case 10:
+            if (parse_long(arg, 0, 1000000, &lv)) rc = usage("bad --lr-step '%s'", arg);
+            else o.lr_step_epochs = (int32_t)lv;
+            break;
+        case 11: o.cache_dir = arg; break;
+        case ':': rc = usage("option '%s' needs a value", av[optind - 1]); break;
+        default: rc = usage("unknown option '%s'", av[optind - 1]); break;
+        }
+    }
+    if (rc < 0 && !output) rc = usage("%s", "missing -o OUT.vimodel");
+    if (rc < 0 && optind >= ac && !groups)
+        rc = usage("%s", "no videos: give VIDEO or DIR, or --groups FILE");
+    struct videos v = {0};
+    if (rc < 0 && groups && read_groups(groups, &v) != 0) rc = CLI_EXIT_ERROR;
+    for (int i = optind; rc < 0 && i < ac; i++)
+        if (add_argument(&v, av[i]) != 0) rc = CLI_EXIT_ERROR;
+    vi_model *model = NULL;
+    vi_trainer *t = NULL;
+    vi_status st;
+    if (rc < 0 && threads > 0 && (st = vi_set_threads((int32_t)threads)) != VI_OK)
+        rc = cli_lib_error(st);
+    if (rc < 0 && (st = vi_model_load(model_path, &model)) != VI_OK) rc = cli_lib_error(st);
+    if (rc < 0 && (st = vi_trainer_create(model, &o, &t)) != VI_OK) rc = cli_lib_error(st);
+    const double t0 = now_s();
+    int skipped = 0;
+    for (int i = 0; rc < 0 && i < v.n; i++) {
+        st = vi_trainer_add_video(t, v.path[i], v.group[i]);
+        if (st != VI_OK) {
+            fprintf(stderr, "vinfringe: warning: skipping %s: %s\n", v.path[i], vi_last_error());
+            skipped++;
+        } else if (!quiet) {
+            fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, v.n, v.path[i], now_s() - t0);
+        }
+    }
+    if (rc < 0 && !quiet)
+        printf("features: %d videos (%d skipped) in %.1f s\n", (int)vi_trainer_video_count(t),
+               skipped, now_s() - t0);
+    struct epoch_ctx ctx = {quiet, (int)epochs, now_s()};
+    if (rc < 0 && (st = vi_trainer_run(t, (int32_t)epochs, on_epoch, &ctx)) != VI_OK)
+        rc = cli_lib_error(st);
+    if (rc < 0 && (st = vi_trainer_save(t, output)) != VI_OK) rc = cli_lib_error(st);
+    if (rc < 0) {
+        if (!quiet) printf("wrote %s (%.1f s in all)\n", output, now_s() - t0);
+        rc = CLI_EXIT_OK;
+    }
+    vi_trainer_free(t);
+    vi_model_free(model);
+    videos_free(&v);
+    free(av);
+    return rc;
+}
