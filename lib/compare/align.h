@@ -37,7 +37,7 @@
 #define VI_ALIGN_Z_NODE 3.0f          /* a candidate's z must reach this */
 #endif
 #ifndef VI_ALIGN_Z_BASE
-#define VI_ALIGN_Z_BASE 4.5f          /* node weight in the aligners = min(z, Z_CAP) - Z_BASE */
+#define VI_ALIGN_Z_BASE 5.5f          /* node weight in the aligners = min(z, Z_CAP) - Z_BASE */
 #endif
 #ifndef VI_ALIGN_Z_CAP
 #define VI_ALIGN_Z_CAP 15.0f
@@ -50,10 +50,10 @@
 
 /* ---- Segment acceptance (both aligners) ---------------------------------------------------- */
 #ifndef VI_ALIGN_Z_SEG
-#define VI_ALIGN_Z_SEG 6.0f           /* mean z along an accepted segment */
+#define VI_ALIGN_Z_SEG 7.0f           /* mean z along an accepted segment */
 #endif
 #ifndef VI_ALIGN_MIN_NODES
-#define VI_ALIGN_MIN_NODES 3          /* matched frames in a segment (fewer if a video is shorter) */
+#define VI_ALIGN_MIN_NODES 3          /* matched frames in a segment (fewer in shorter videos) */
 #endif
 #define VI_ALIGN_SPEED_MIN 0.4        /* accepted reference/query speed of a segment */
 #define VI_ALIGN_SPEED_MAX 2.5
@@ -108,6 +108,8 @@ struct vi_align_graph {
     int32_t n_nodes;
     struct vi_align_node *nodes;
     int32_t *row_start;     /* nq + 1 offsets into nodes */
+    float *row_best;        /* nq: best raw cosine of each query frame (NAN: invalid frame) */
+    float *col_best;        /* nr: best raw cosine of each reference frame */
 };
 
 /* One found segment, in frame indices (inclusive) of each video. */
@@ -120,11 +122,51 @@ struct vi_align_seg {
 
 enum vi_align_method { VI_ALIGN_TN = 0, VI_ALIGN_HOUGH = 1, VI_ALIGN_DEFAULT = VI_ALIGN_TN };
 
+/* ---- Model-level background (absolute term) ------------------------------------------------ */
+/* A pair's own background cannot reveal a copy that fills it: a whole copy of a static clip is
+ * uniformly similar, so every z is ~0. For that case candidates also get an absolute score
+ * z_abs = (s - ABS_LOC) / ABS_SCALE, where ABS_LOC/ABS_SCALE describe unrelated frames *for the
+ * model*, and z = max(z_pair, z_abs). The defaults fit the PCA-whitened head (unrelated frames
+ * ~0..0.3); raw backbone features (unrelated ~0.5..0.8) need their own values or ABS_SCALE 0
+ * (which disables the term). */
+#ifndef VI_ALIGN_ABS_LOC
+#define VI_ALIGN_ABS_LOC 0.15f
+#endif
+#ifndef VI_ALIGN_ABS_SCALE
+#define VI_ALIGN_ABS_SCALE 0.10f
+#endif
+
+/* The low-contrast fallback: when no aligner segment is found but the two videos match as a
+ * whole (video cosine >= VI_ALIGN_WHOLE_COS), their frames may simply all look alike (a whole
+ * copy of a static clip: no frame pair stands out, so no path does). Then the segment is the
+ * span of query frames, and of reference frames, whose best cross-video cosine is within
+ * VI_ALIGN_WHOLE_MARGIN of the pair's best; it does not change the copy score. */
+#ifndef VI_ALIGN_WHOLE_COS
+#define VI_ALIGN_WHOLE_COS VI_SCORE_MID /* the cosine the calibrated score calls even */
+#endif
+#ifndef VI_ALIGN_WHOLE_MARGIN
+#define VI_ALIGN_WHOLE_MARGIN 0.15f
+#endif
+/* The run-time choices of one comparison (tests and the benchmark vary them). */
+struct vi_align_params {
+    int32_t method;  /* enum vi_align_method */
+    float abs_loc;   /* VI_ALIGN_ABS_LOC */
+    float abs_scale; /* VI_ALIGN_ABS_SCALE; <= 0 disables the absolute term */
+    float whole_cos; /* VI_ALIGN_WHOLE_COS; > 1 disables the low-contrast fallback */
+};
+
+static inline struct vi_align_params vi__align_params_default(void) {
+    struct vi_align_params p = {VI_ALIGN_DEFAULT, VI_ALIGN_ABS_LOC, VI_ALIGN_ABS_SCALE,
+                                VI_ALIGN_WHOLE_COS};
+    return p;
+}
+
 /* Build the candidate graph of two sets of frame vectors (rows of `dim` floats; rows with NaN/Inf
  * or zero norm never match). Work is O(nq * nr * dim) time and O((nq + nr) * TOPK) memory plus a
  * bounded sample; the full matrix is never stored. Free with vi__align_graph_free. */
 VI_HIDDEN vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, int32_t nr,
                                           int32_t dim, const double *tq, const double *tr,
+                                          const struct vi_align_params *par,
                                           struct vi_align_graph *g);
 VI_HIDDEN void vi__align_graph_free(struct vi_align_graph *g);
 
@@ -134,6 +176,8 @@ VI_HIDDEN int32_t vi__align_tn(const struct vi_align_graph *g, struct vi_align_s
                                int32_t max_out);
 VI_HIDDEN int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out,
                                   int32_t max_out);
+
+VI_HIDDEN int vi__align_whole(const struct vi_align_graph *g, struct vi_align_seg *seg);
 
 /* Shared by the aligners: judge a path (nodes by index into g->nodes, in order) and summarise it
  * into `seg`; returns 1 if it is an acceptable copied segment. */
@@ -148,8 +192,9 @@ static inline float vi__align_weight(float z) {
     return (z < VI_ALIGN_Z_CAP ? z : VI_ALIGN_Z_CAP) - VI_ALIGN_Z_BASE;
 }
 
-/* vi__compare with an explicit aligner (tests and benchmarks compare the two). */
-VI_HIDDEN vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embedding *r,
-                                       int localize, int method, struct vi_match **out);
+/* vi__compare with explicit parameters (NULL: the defaults); tests and benchmarks use it. */
+VI_HIDDEN vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embedding *r,
+                                       int localize, const struct vi_align_params *par,
+                                       struct vi_match **out);
 
 #endif

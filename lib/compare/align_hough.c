@@ -69,11 +69,16 @@ int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out
     double speed[VI_ALIGN_HV_N_SPEEDS], bmin[VI_ALIGN_HV_N_SPEEDS];
     int32_t nbins[VI_ALIGN_HV_N_SPEEDS];
     size_t total_bins = 0;
+    /* Bins of VI_ALIGN_HV_BIN_S, wider if absurd timestamps (days apart) would need more than
+     * 2^20 bins per speed. */
+    double bin_w = VI_ALIGN_HV_BIN_S;
+    const double span = (tr1 - tr0) + 4.0 * (tq1 - tq0) + 4.0 * VI_ALIGN_HV_BIN_S;
+    if (span / bin_w > (double)(1 << 20)) bin_w = span / (double)(1 << 20);
     for (int s = 0; s < VI_ALIGN_HV_N_SPEEDS; s++) {
         speed[s] = 0.5 * pow(4.0, (double)s / (VI_ALIGN_HV_N_SPEEDS - 1));
-        bmin[s] = tr0 - speed[s] * tq1 - 2.0 * VI_ALIGN_HV_BIN_S;
-        const double bmax = tr1 - speed[s] * tq0 + 2.0 * VI_ALIGN_HV_BIN_S;
-        nbins[s] = (int32_t)((bmax - bmin[s]) / VI_ALIGN_HV_BIN_S) + 2;
+        bmin[s] = tr0 - speed[s] * tq1 - 2.0 * bin_w;
+        const double bmax = tr1 - speed[s] * tq0 + 2.0 * bin_w;
+        nbins[s] = (int32_t)((bmax - bmin[s]) / bin_w) + 2;
         total_bins += (size_t)nbins[s];
     }
     float *hist = vi__mallocarray(total_bins, sizeof *hist);
@@ -99,7 +104,7 @@ int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out
             float *h = hist;
             for (int s = 0; s < VI_ALIGN_HV_N_SPEEDS; s++) {
                 const double b = g->tr[nd->ri] - speed[s] * g->tq[nd->qi];
-                const int32_t bin = (int32_t)((b - bmin[s]) / VI_ALIGN_HV_BIN_S);
+                const int32_t bin = (int32_t)((b - bmin[s]) / bin_w);
                 if (bin >= 0 && bin < nbins[s]) h[bin] += w;
                 h += nbins[s];
             }
@@ -121,7 +126,7 @@ int32_t vi__align_hough(const struct vi_align_graph *g, struct vi_align_seg *out
         }
         if (top_s < 0 || top < min_peak) break;
 
-        struct line ln = {speed[top_s], bmin[top_s] + (top_bin + 0.5) * VI_ALIGN_HV_BIN_S};
+        struct line ln = {speed[top_s], bmin[top_s] + (top_bin + 0.5) * bin_w};
         int32_t m = collect(g, used, ln, members);
         for (int it = 0; it < 2 && m > 1; it++) {
             ln = refit(g, members, m, ln);

@@ -248,17 +248,22 @@ void vi__align_graph_free(struct vi_align_graph *g) {
     if (!g) return;
     vi__free(g->nodes);
     vi__free(g->row_start);
+    vi__free(g->row_best);
+    vi__free(g->col_best);
     g->nodes = NULL;
     g->row_start = NULL;
+    g->row_best = NULL;
+    g->col_best = NULL;
     g->n_nodes = 0;
 }
 
-/* Query rows per block of the main pass. */
+/* Query rows per block of the main pass: 64, fewer for very long references, so that a block
+ * stays within 8M floats (32 MB). */
 #define ROW_BLOCK 64
 
 vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, int32_t nr,
                                 int32_t dim, const double *tq, const double *tr,
-                                struct vi_align_graph *g) {
+                                const struct vi_align_params *par, struct vi_align_graph *g) {
     memset(g, 0, sizeof *g);
     g->nq = nq;
     g->nr = nr;
@@ -283,14 +288,23 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
     const size_t cap = (size_t)8 << 20;
     if ((size_t)n_sample * (size_t)nr > cap) n_sample = (int32_t)(cap / (size_t)nr);
     if (n_sample < 1) n_sample = 1;
-    const size_t blk_rows = (size_t)(n_sample > ROW_BLOCK ? n_sample : ROW_BLOCK);
+    int32_t row_block = ROW_BLOCK;
+    if ((size_t)row_block * (size_t)nr > cap) row_block = (int32_t)(cap / (size_t)nr);
+    if (row_block < 4) row_block = 4;
+    const size_t blk_rows = (size_t)(n_sample > row_block ? n_sample : row_block);
     float *buf = vi__mallocarray(blk_rows * (size_t)nr, sizeof *buf);
     const int32_t scratch_n = nr > n_sample ? nr : n_sample;
     float *scratch = vi__mallocarray((size_t)scratch_n + 65536, sizeof *scratch);
     int32_t *rows = vi__mallocarray(blk_rows, sizeof *rows);
     struct topk *rowtop = vi__mallocarray(ROW_BLOCK, sizeof *rowtop);
     struct vi_align_node *nodes = NULL;
-    if (!invq || !invr || !colbg || !colinv || !collc || !coltop || !buf || !scratch || !rows || !rowtop) goto done;
+    g->row_best = vi__mallocarray((size_t)nq, sizeof *g->row_best);
+    g->col_best = vi__mallocarray((size_t)nr, sizeof *g->col_best);
+    if (!g->row_best || !g->col_best) goto done;
+    for (int32_t j = 0; j < nr; j++) g->col_best[j] = NAN;
+    if (!invq || !invr || !colbg || !colinv || !collc || !coltop || !buf || !scratch || !rows ||
+        !rowtop)
+        goto done;
 
     inverse_norms(qf, nq, dim, invq);
     inverse_norms(rf, nr, dim, invr);
@@ -318,14 +332,16 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
     }
 
     /* Pass 2: every query row; keep the row's and the columns' best candidates. */
+    const float abs_loc = par->abs_loc;
+    const float abs_inv = par->abs_scale > 0.0f ? 1.0f / par->abs_scale : 0.0f;
     size_t n_nodes = 0, cap_nodes = (size_t)nq * VI_ALIGN_TOPK + 16;
     nodes = vi__mallocarray(cap_nodes, sizeof *nodes);
     if (!nodes) goto done;
     const int32_t rstep = nr > VI_ALIGN_ROW_SAMPLE ? (nr + VI_ALIGN_ROW_SAMPLE - 1) /
                                                          VI_ALIGN_ROW_SAMPLE
                                                    : 1;
-    for (int32_t i0 = 0; i0 < nq; i0 += ROW_BLOCK) {
-        const int32_t nb = nq - i0 < ROW_BLOCK ? nq - i0 : ROW_BLOCK;
+    for (int32_t i0 = 0; i0 < nq; i0 += row_block) {
+        const int32_t nb = nq - i0 < row_block ? nq - i0 : row_block;
         for (int32_t a = 0; a < nb; a++) rows[a] = i0 + a;
         sim_rows(qf, rows, nb, rf, nr, dim, invq, invr, buf);
         for (int32_t a = 0; a < nb; a++) {
@@ -336,13 +352,21 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
             struct topk *rt = &rowtop[a];
             rt->n = 0;
             rt->min_at = 0;
+            float best = NAN;
+            for (int32_t j = 0; j < nr; j++) {
+                if (!(s[j] <= best)) best = isnan(s[j]) ? best : s[j];
+                if (!(s[j] <= g->col_best[j]) && !isnan(s[j])) g->col_best[j] = s[j];
+            }
+            g->row_best[i0 + a] = best;
             if (invq[i0 + a] <= 0.0f) continue;
             const struct bg rb = background(scratch, m, global, VI_ALIGN_PRIOR_COUNT);
             /* z >= Z_NODE  <=>  s * (ri + ci_j) >= 2 Z_NODE + loc * ri + cl_j * ci_j: with the
              * column terms precomputed, the common case (far below) is one multiply-add. */
             const float rinv = 1.0f / rb.scale, rl = rb.loc * rinv;
             for (int32_t j = 0; j < nr; j++) {
-                const float z = 0.5f * (s[j] * (rinv + colinv[j]) - rl - collc[j]);
+                float z = 0.5f * (s[j] * (rinv + colinv[j]) - rl - collc[j]);
+                const float za = (s[j] - abs_loc) * abs_inv;
+                if (za > z) z = za;
                 if (!(z >= VI_ALIGN_Z_NODE)) continue; /* also skips NaN */
                 topk_push(rt, z, s[j], j);
                 topk_push(&coltop[j], z, s[j], i0 + a);
@@ -473,6 +497,10 @@ static void snap_to_line(const struct vi_align_graph *g, const int32_t *path, in
     const int32_t r0 = nearest_frame(g->tr, g->nr, v * t0 + b);
     const int32_t r1 = nearest_frame(g->tr, g->nr, v * t1 + b);
     if (q1 < q0 || r1 < r0) return;
+    /* A line that keeps less than half of the path on either axis fits the noise, not the path
+     * (short paths inside a static shot): keep the path's own box then. */
+    if (2 * (q1 - q0 + 1) < seg->q1 - seg->q0 + 1 || 2 * (r1 - r0 + 1) < seg->r1 - seg->r0 + 1)
+        return;
     seg->q0 = q0;
     seg->q1 = q1;
     seg->r0 = r0;
@@ -527,4 +555,35 @@ int vi__align_is_echo(const struct vi_align_graph *g, const struct vi_align_seg 
         if (near_q && near_r) return 1;
     }
     return 0;
+}
+
+int vi__align_whole(const struct vi_align_graph *g, struct vi_align_seg *seg) {
+    if (!g->row_best || !g->col_best) return 0;
+    float top = -INFINITY;
+    for (int32_t i = 0; i < g->nq; i++)
+        if (g->row_best[i] > top) top = g->row_best[i];
+    if (!isfinite(top)) return 0;
+    const float cut = top - VI_ALIGN_WHOLE_MARGIN;
+    seg->q0 = seg->r0 = INT32_MAX;
+    seg->q1 = seg->r1 = -1;
+    double sum = 0.0;
+    int32_t n = 0;
+    for (int32_t i = 0; i < g->nq; i++)
+        if (g->row_best[i] >= cut) {
+            if (seg->q0 == INT32_MAX) seg->q0 = i;
+            seg->q1 = i;
+            sum += g->row_best[i];
+            n++;
+        }
+    for (int32_t j = 0; j < g->nr; j++)
+        if (g->col_best[j] >= cut) {
+            if (seg->r0 == INT32_MAX) seg->r0 = j;
+            seg->r1 = j;
+        }
+    if (n == 0 || seg->r1 < 0) return 0;
+    seg->n_nodes = n;
+    seg->mean_sim = (float)(sum / n);
+    seg->mean_z = 0.0f;
+    seg->weight = 0.0;
+    return 1;
 }

@@ -8,11 +8,12 @@
  * skipped) or a 0.5x slow-down (query frames repeated: the path takes one of each pair) costs
  * nothing; skipping frames on both axes at once (dropped frames, a short edit) costs
  * VI_ALIGN_TN_GAP_COST per frame. Steps that keep one timeline still are not allowed: inside a
- * static shot they would let a path slide along the shot and stretch the span. Since nodes are sorted by (query, reference) frame, that order is topological, and one
- * sweep gives for every node the heaviest path ending there (local alignment: a path may start
- * anywhere). Paths are taken greedily from the heaviest end, each stopping where it meets a node
- * an earlier path took; a few rounds recompute the sweep over the nodes that remain, so that
- * several copied segments per pair come out. */
+ * static shot they would let a path slide along the shot and stretch the span. Nodes sorted by
+ * (query, reference) frame are in topological order, so one sweep gives for every node the
+ * heaviest path ending there (local alignment: a path may start anywhere). Paths are taken
+ * greedily from the heaviest end, each stopping where it meets a node an earlier path took; a
+ * few rounds recompute the sweep over the nodes that remain, so that several copied segments per
+ * pair come out. */
 #include <math.h>
 #include <stdlib.h>
 

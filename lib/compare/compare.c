@@ -51,13 +51,16 @@ static double *timeline(const struct vi_embedding *e) {
     return t;
 }
 
-/* How long frame i is shown: the step to the next frame, else from the previous one, else (one
- * frame) what the container's duration leaves, else one second. */
+/* How long frame i is shown: the step to the next frame; for the last frame, the step from the
+ * previous one (or the typical step) but never past the container's duration, which also gives
+ * a one-frame video its length. */
 static double frame_interval(const double *t, int32_t n, int32_t i, double duration, double typ) {
     if (i + 1 < n && t[i + 1] > t[i]) return t[i + 1] - t[i];
-    if (i > 0 && t[i] > t[i - 1]) return t[i] - t[i - 1];
-    if (n == 1 && isfinite(duration) && duration > t[i]) return duration - t[i];
-    return typ > 0.0 ? typ : 1.0;
+    double d = (i > 0 && t[i] > t[i - 1]) ? t[i] - t[i - 1] : (typ > 0.0 ? typ : 1.0);
+    if (i == n - 1 && isfinite(duration) && duration > t[i]) {
+        if (n == 1 || duration - t[i] < d) d = duration - t[i];
+    }
+    return d;
 }
 
 static int seg_cmp(const void *a, const void *b) {
@@ -75,8 +78,11 @@ static int usable(const struct vi_embedding *e) {
     return e->n_frames > 0 && e->frames != NULL;
 }
 
-vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embedding *r,
-                             int localize, int method, struct vi_match **out) {
+vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embedding *r,
+                             int localize, const struct vi_align_params *par,
+                             struct vi_match **out) {
+    const struct vi_align_params defaults = vi__align_params_default();
+    if (!par) par = &defaults;
     if (!out) return vi__fail(VI_E_INVALID_ARG, "compare: out is NULL");
     *out = NULL;
     if (!q || !r) return vi__fail(VI_E_INVALID_ARG, "compare: query or reference is NULL");
@@ -86,6 +92,7 @@ vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embed
     const float vcos = (q->video && r->video) ? cosine(q->video, r->video, q->dim) : 0.0f;
     struct vi_align_seg segs[VI_ALIGN_MAX_SEGMENTS];
     int32_t n_seg = 0;
+    int whole = 0; /* segs[0] is the low-contrast fallback (not evidence for the score) */
     double *tq = NULL, *tr = NULL;
     struct vi_align_graph g;
     memset(&g, 0, sizeof g);
@@ -98,12 +105,14 @@ vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embed
             return vi__fail(VI_E_NOMEM, "compare: out of memory");
         }
         vi_status st = vi__align_graph_build(q->frames, q->n_frames, r->frames, r->n_frames,
-                                             q->dim, tq, tr, &g);
+                                             q->dim, tq, tr, par, &g);
         if (st == VI_OK) {
-            n_seg = method == VI_ALIGN_HOUGH ? vi__align_hough(&g, segs, VI_ALIGN_MAX_SEGMENTS)
-                                             : vi__align_tn(&g, segs, VI_ALIGN_MAX_SEGMENTS);
+            n_seg = par->method == VI_ALIGN_HOUGH ? vi__align_hough(&g, segs, VI_ALIGN_MAX_SEGMENTS)
+                                                  : vi__align_tn(&g, segs, VI_ALIGN_MAX_SEGMENTS);
             if (n_seg < 0) st = vi__fail(VI_E_NOMEM, "compare: out of memory aligning");
         }
+        if (st == VI_OK && n_seg == 0 && vcos >= par->whole_cos && vi__align_whole(&g, segs))
+            whole = 1;
         if (st != VI_OK) {
             vi__align_graph_free(&g);
             vi__free(tq);
@@ -112,6 +121,7 @@ vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embed
         }
     }
 
+    if (whole) n_seg = 1;
     struct vi_match *m = vi__match_alloc(n_seg);
     if (!m) {
         vi__align_graph_free(&g);
@@ -134,7 +144,7 @@ vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embed
         if (k == 0) /* segs[0] is the heaviest */
             m->speed_ratio = qlen > 0.0 ? (float)((o->ref_end - o->ref_start) / qlen) : 0.0f;
         const float e = o->score * (float)(qlen / (qlen + VI_SCORE_HALF_LEN_S));
-        if (e > evidence) evidence = e;
+        if (e > evidence && !whole) evidence = e;
     }
     if (n_seg > 1) qsort(m->segments, (size_t)n_seg, sizeof *m->segments, seg_cmp);
     m->score = calibrate(evidence);
@@ -147,5 +157,5 @@ vi_status vi__compare_method(const struct vi_embedding *q, const struct vi_embed
 
 vi_status vi__compare(const struct vi_embedding *q, const struct vi_embedding *r, int localize,
                       struct vi_match **out) {
-    return vi__compare_method(q, r, localize, VI_ALIGN_DEFAULT, out);
+    return vi__compare_params(q, r, localize, NULL, out);
 }
