@@ -16,11 +16,10 @@
  * skip_frame = AVDISCARD_NONREF: frames nothing else refers to are not reconstructed at all.
  * Frame threading copies skip_frame per packet, so the switch takes effect packet by packet.
  *
- * FFmpeg's own log lines are pushed below the default log level (log_level_offset on the
- * format and codec contexts) so that the library prints nothing; our diagnostics go through
- * vi__log, and errors carry av_strerror's text. */
+ * Logging: FFmpeg's messages reach vi__log through decode_log.c's av_log callback; the codec
+ * context's per-macroblock complaints are pushed below what it forwards (log_level_offset),
+ * and this file reports each skipped packet once instead. Errors carry av_strerror's text. */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,8 +38,8 @@
 /* Consecutive failures (demuxing, sending or receiving) after which the rest of the file is
  * given up: damaged files recover long before this, endless garbage never does. */
 #define VI_DECODE_MAX_ERRORS 100
-/* Added to the level of FFmpeg's messages about our contexts: ERROR (16) becomes 56 (TRACE),
- * which the default level (INFO, 32) never prints. */
+/* Added to the level of the codec's own messages: ERROR (16) becomes 56 (TRACE), which neither
+ * the default level (INFO, 32) nor decode_log.c's forwarding (WARNING and worse) lets through. */
 #define VI_DECODE_LOG_OFFSET 40
 /* A timestamp this far (microseconds) before the previous frame's is a discontinuity. */
 #define VI_DECODE_MAX_BACKSTEP 1000000
@@ -292,6 +291,28 @@ vi_status vi__scale_rgb(const uint8_t *rgb, int32_t width, int32_t height, int32
     return st;
 }
 
+/* The API moved in FFmpeg 6.1 (stream side data went to codecpar, the frame key flag to
+ * flags); FFmpeg 5.1 is the target, the newer spelling only keeps later versions building. */
+static const int32_t *stream_display_matrix(const AVStream *st) {
+#ifdef FF_API_AVSTREAM_SIDE_DATA
+    const AVPacketSideData *sd = av_packet_side_data_get(
+        st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX);
+    return sd && sd->size >= 9 * sizeof(int32_t) ? (const int32_t *)sd->data : NULL;
+#else
+    size_t size = 0;
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    return m && size >= 9 * sizeof(int32_t) ? (const int32_t *)m : NULL;
+#endif
+}
+
+static int frame_is_key(const AVFrame *f) {
+#ifdef AV_FRAME_FLAG_KEY
+    return (f->flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+    return f->key_frame;
+#endif
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Opening                                                                                  */
 /* ---------------------------------------------------------------------------------------- */
@@ -422,8 +443,7 @@ static vi_status open_codec(struct vi__decoder *d) {
                         av_err(ret, eb));
     }
 
-    const int32_t *m = (const int32_t *)av_stream_get_side_data(d->st, AV_PKT_DATA_DISPLAYMATRIX,
-                                                                NULL);
+    const int32_t *m = stream_display_matrix(d->st);
     d->orient = (struct vi__orient){1, 0, 0, 1};
     if (m) {
         orient_from_matrix(m, path, &d->orient);
@@ -438,6 +458,7 @@ static vi_status open_codec(struct vi__decoder *d) {
 }
 
 vi_status vi__decoder_open(const char *path, const vi__decode_params *p, struct vi__decoder **out) {
+    vi__decode_route_log();
     if (!out) return vi__fail(VI_E_INVALID_ARG, "vi__decoder_open: out is NULL");
     *out = NULL;
     if (!path || !p) return vi__fail(VI_E_INVALID_ARG, "vi__decoder_open: path or params is NULL");
@@ -606,7 +627,8 @@ static vi_status feed(struct vi__decoder *d) {
              * them: such a packet presents before the next grid point. */
             int skip = 0;
             if (d->have_first && d->pkt->pts != AV_NOPTS_VALUE)
-                skip = av_rescale_q(d->pkt->pts, d->st->time_base, AV_TIME_BASE_Q) < d->next_us;
+                skip = av_rescale_q(d->pkt->pts, d->st->time_base, AV_TIME_BASE_Q) +
+                           d->ts_offset < d->next_us;
             if (skip != d->skipping) {
                 d->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
                 d->skipping = skip;
@@ -690,7 +712,7 @@ vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us,
                             "supported %dx%d / %lld pixels", d->path, w, h, VI_DECODE_MAX_SIDE,
                             VI_DECODE_MAX_SIDE, (long long)VI_DECODE_MAX_PIXELS);
         }
-        if (d->p.keyframes_only && !f->key_frame) {
+        if (d->p.keyframes_only && !frame_is_key(f)) {
             av_frame_unref(f);
             continue;
         }

@@ -24,6 +24,9 @@
 #   clip_cover.mp4        4 s of clip_b plus a 640x480 PNG cover (attached picture, disposition
 #                         attached_pic): the decoder must pick the real video stream
 #   clip_mpeg2.ts         MPEG-2 video in MPEG-TS, 4 s, 25 fps, B-frames; starts at 1.4 s
+#   clip_concat.ts        clip_mpeg2.ts twice, byte-wise: timestamps jump back 4 s half-way
+#   clip_sizechange.ts    clip_mpeg2.ts followed by 3 s of 176x144 MPEG-2 from 7.4 s: the frame
+#                         size changes mid-stream
 #   clip_vp8.webm         VP8 in WebM, 4 s, 320x240, 25 fps (smptebars + moving testsrc overlay)
 #   clip_long.mp4         testsrc2, 120 s, 160x120, 25 fps: for streaming / memory checks
 #   big_4096.mp4          4096x4096, two frames at 1 fps
@@ -60,6 +63,7 @@ ff() {
     mv -f "$T" "$D/$name"
 }
 tmp() { T="$D/.tmp-$1"; }
+put() { mv -f "$T" "$D/$1"; }
 
 # noise N: N pseudo-random bytes, the same on every run (seeded noise source).
 noise() {
@@ -115,6 +119,20 @@ fi
 tmp clip_mpeg2.ts
 ff clip_mpeg2.ts -f lavfi -i testsrc2=s=320x240:r=25:d=4 -c:v mpeg2video -q:v 4 -bf 2 -g 12 \
     "$T"
+if [ ! -e "$D/clip_concat.ts" ]; then
+    tmp clip_concat.ts
+    cat "$D/clip_mpeg2.ts" "$D/clip_mpeg2.ts" > "$T"
+    put clip_concat.ts
+fi
+if [ ! -e "$D/clip_sizechange.ts" ]; then
+    tmp small.ts
+    ff small.ts -f lavfi -i testsrc=s=176x144:r=25:d=3 -c:v mpeg2video -q:v 4 -bf 2 -g 12 \
+        -output_ts_offset 6 "$T"
+    tmp clip_sizechange.ts
+    cat "$D/clip_mpeg2.ts" "$D/small.ts" > "$T"
+    put clip_sizechange.ts
+    rm -f "$D/small.ts"
+fi
 tmp clip_vp8.webm
 ff clip_vp8.webm -f lavfi -i smptebars=s=320x240:r=25:d=4 -f lavfi -i testsrc=s=80x60:r=25:d=4 \
     -filter_complex "[0][1]overlay=x='t*50':y=90" -c:v libvpx -deadline realtime -cpu-used 8 \
@@ -146,7 +164,6 @@ if [ ! -e "$D/audio_cover.mp3" ]; then
 fi
 
 # Bad files. Each is written to a temporary name first, like the clips.
-put() { mv -f "$T" "$D/$1"; }
 size() { wc -c < "$1" | tr -d ' '; }
 if [ ! -e "$D/empty.mp4" ]; then tmp empty.mp4; : > "$T"; put empty.mp4; fi
 if [ ! -e "$D/text.mp4" ]; then
