@@ -381,7 +381,8 @@ typedef struct vi_train_options {
     int32_t max_frames;     /**< frames kept per video, taken uniformly (60) */
     int32_t views;          /**< augmented versions cached per video, 2..16 (4; the first is
                                  the video as decoded) */
-    int32_t batch_pairs;    /**< (anchor, positive) pairs per step, capped by the data (64) */
+    int32_t batch_pairs;    /**< (anchor, positive) pairs per step (64), at most half the
+                                 groups so that the other half provides negatives */
     int32_t max_negatives;  /**< negatives per step: other videos' cached views (2048) */
     float learning_rate;    /**< Adam learning rate (1e-4) */
     float weight_decay;     /**< Adam (L2) weight decay (5e-4) */

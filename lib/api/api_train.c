@@ -12,7 +12,8 @@ struct vi_trainer {
 vi_status vi_train_options_init(vi_train_options *opts, size_t struct_size) {
     if (!opts) return vi__fail(VI_E_INVALID_ARG, "vi_train_options_init: opts is NULL");
     if (struct_size < sizeof(uint32_t) || struct_size > 65536)
-        return vi__fail(VI_E_INVALID_ARG, "vi_train_options_init: bad struct_size %zu", struct_size);
+        return vi__fail(VI_E_INVALID_ARG, "vi_train_options_init: bad struct_size %zu",
+                        struct_size);
     vi_train_options d;
     memset(&d, 0, sizeof d);
     d.seed = 1;

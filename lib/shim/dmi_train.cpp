@@ -292,6 +292,15 @@ vi_status vi__dmi_set(vi__dmi *m, int32_t layer, const float *weight, const floa
     });
 }
 
+vi_status vi__dmi_set_lr(vi__dmi *m, double lr) {
+    return guarded("setting the learning rate", [&]() -> vi_status {
+        if (!m || !(lr > 0)) throw ArgError("bad learning rate");
+        for (auto &group : m->opt->param_groups())
+            static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
+        return VI_OK;
+    });
+}
+
 vi_status vi__dmi_eval(vi__dmi *m, const float *anchor, const float *pos, int32_t B,
                        const float *neg, int32_t M, int grad, vi__dmi_terms *terms,
                        double grad_norm[VI__DMI_LAYERS]) {

@@ -57,6 +57,9 @@ VI_HIDDEN vi_status vi__dmi_eval(vi__dmi *m, const float *anchor, const float *p
                                  const float *neg, int32_t M, int grad, vi__dmi_terms *terms,
                                  double grad_norm[VI__DMI_LAYERS]);
 
+/* Set Adam's learning rate (e.g. the x0.1 step of dmi.md's schedule). */
+VI_HIDDEN vi_status vi__dmi_set_lr(vi__dmi *m, double lr);
+
 /* One training step: evaluate, back-propagate the total, one Adam update. */
 VI_HIDDEN vi_status vi__dmi_step(vi__dmi *m, const float *anchor, const float *pos, int32_t B,
                                  const float *neg, int32_t M, vi__dmi_terms *terms);
