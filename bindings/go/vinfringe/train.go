@@ -21,6 +21,8 @@ type TrainOptions struct {
 	MaxNegatives int
 	LearningRate float32
 	WeightDecay  float32
+	LRStepEpochs int    // multiply the learning rate by 0.1 after this many epochs; 0 = constant
+	CacheDir     string // directory for the on-disk feature cache; "" = memory only
 }
 
 // TrainLosses are the loss terms of one epoch, each the mean over the epoch's steps.
@@ -70,6 +72,8 @@ func NewTrainer(base *Model, opts *TrainOptions) (*Trainer, error) {
 		if opts.WeightDecay != 0 {
 			o.WeightDecay = opts.WeightDecay
 		}
+		setInt(&o.LRStepEpochs, opts.LRStepEpochs)
+		o.CacheDir = opts.CacheDir
 	}
 	mh, err := base.acquire()
 	if err != nil {

@@ -71,6 +71,7 @@ int main(void) {
     F(vi_train_options, max_frames); F(vi_train_options, views);
     F(vi_train_options, batch_pairs); F(vi_train_options, max_negatives);
     F(vi_train_options, learning_rate); F(vi_train_options, weight_decay);
+    F(vi_train_options, lr_step_epochs); F(vi_train_options, cache_dir);
     F(vi_train_losses, total); F(vi_train_losses, nce); F(vi_train_losses, exclusivity);
     F(vi_train_losses, mutual_info); F(vi_train_losses, steps);
     printf("vi_status %zu\n", sizeof(vi_status));

@@ -796,7 +796,8 @@ class Trainer(_Handle):
     The trainer keeps ``base`` alive (closing the model is deferred until the trainer closes).
 
     Options left as ``None`` keep the library's defaults (seed 1, fps 1.0, max_frames 60,
-    views 4, batch_pairs 64, max_negatives 2048, learning_rate 1e-4, weight_decay 5e-4).
+    views 4, batch_pairs 64, max_negatives 2048, learning_rate 1e-4, weight_decay 5e-4,
+    lr_step_epochs 0 = constant, cache_dir None = features kept in memory only).
     """
 
     _kind = "trainer"
@@ -806,15 +807,19 @@ class Trainer(_Handle):
                  max_frames: Optional[int] = None, views: Optional[int] = None,
                  batch_pairs: Optional[int] = None, max_negatives: Optional[int] = None,
                  learning_rate: Optional[float] = None,
-                 weight_decay: Optional[float] = None) -> None:
+                 weight_decay: Optional[float] = None, lr_step_epochs: Optional[int] = None,
+                 cache_dir: Optional[PathLike] = None) -> None:
         opts = _capi.vi_train_options()
         _check(_lib.vi_train_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
         given = {"seed": seed, "fps": fps, "max_frames": max_frames, "views": views,
                  "batch_pairs": batch_pairs, "max_negatives": max_negatives,
-                 "learning_rate": learning_rate, "weight_decay": weight_decay}
+                 "learning_rate": learning_rate, "weight_decay": weight_decay,
+                 "lr_step_epochs": lr_step_epochs}
         for name, value in given.items():
             if value is not None:
                 setattr(opts, name, value)
+        cache = _path(cache_dir) if cache_dir is not None else None
+        opts.cache_dir = cache  # the library copies it during vi_trainer_create
         out = _out_handle()
         _check(_lib.vi_trainer_create(base._h(), ctypes.byref(opts), ctypes.byref(out)))
         super().__init__(out.value)  # type: ignore[arg-type]

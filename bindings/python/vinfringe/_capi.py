@@ -106,6 +106,8 @@ class vi_train_options(Structure):
         ("max_negatives", c_int32),
         ("learning_rate", c_float),
         ("weight_decay", c_float),
+        ("lr_step_epochs", c_int32),
+        ("cache_dir", c_char_p),
     ]
 
 

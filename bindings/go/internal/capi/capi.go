@@ -439,6 +439,8 @@ type TrainOptions struct {
 	BatchPairs, MaxNegative int32
 	LearningRate            float32
 	WeightDecay             float32
+	LRStepEpochs            int32
+	CacheDir                string // "" = features kept in memory only
 }
 
 // TrainOptionsDefault returns the library's defaults (vi_train_options_init).
@@ -450,7 +452,7 @@ func TrainOptionsDefault() (TrainOptions, *Failure) {
 	}
 	return TrainOptions{uint64(o.seed), float32(o.fps), int32(o.max_frames), int32(o.views),
 		int32(o.batch_pairs), int32(o.max_negatives), float32(o.learning_rate),
-		float32(o.weight_decay)}, nil
+		float32(o.weight_decay), int32(o.lr_step_epochs), ""}, nil
 }
 
 func TrainerCreate(base *Model, opts TrainOptions) (*Trainer, *Failure) {
@@ -467,6 +469,11 @@ func TrainerCreate(base *Model, opts TrainOptions) (*Trainer, *Failure) {
 	o.max_negatives = C.int32_t(opts.MaxNegative)
 	o.learning_rate = C.float(opts.LearningRate)
 	o.weight_decay = C.float(opts.WeightDecay)
+	o.lr_step_epochs = C.int32_t(opts.LRStepEpochs)
+	if opts.CacheDir != "" { // copied by vi_trainer_create, freed when it returns
+		o.cache_dir = C.CString(opts.CacheDir)
+		defer C.free(unsafe.Pointer(o.cache_dir))
+	}
 	var out *C.vi_trainer
 	if f := fail(C.vigo_trainer_create((*C.vi_model)(base), &o, &out, &msg), &msg); f != nil {
 		return nil, f
