@@ -73,7 +73,8 @@ TEST_BIN := $(BUILD)/test/run_check
 # Build, test and benchmark dependencies, all from Debian.
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
 	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
-	gnuplot-nox golang-go valgrind binutils
+	gnuplot-nox golang-go valgrind binutils doxygen time \
+	fonts-dejavu-core
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)

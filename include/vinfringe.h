@@ -288,8 +288,10 @@ VI_API vi_status vi_compare_options_init(vi_compare_options *opts, size_t struct
 
 /**
  * Compare a query with a reference.
- * @param query, ref  embeddings from the same model (else VI_E_FORMAT)
- * @param out         receives the result; free with vi_match_free()
+ * @param query  the suspected copy
+ * @param ref    the reference (original); both from the same model (else VI_E_FORMAT)
+ * @param opts   NULL for defaults
+ * @param out    receives the result; free with vi_match_free()
  * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT, VI_E_NOMEM
  * Thread safety: any thread. @since 0.1
  */
@@ -337,8 +339,11 @@ VI_API int32_t vi_index_size(const vi_index *index);
 VI_API const char *vi_index_id(const vi_index *index, int32_t i);
 
 /**
- * The `k` references most similar to `query`, best first (k <= 0 means 10).
- * @param out  receives the hits; free with vi_hits_free()
+ * The `k` references most similar to `query`, best first.
+ * @param index  the catalogue
+ * @param query  embedding of the video to look up (same model as the index)
+ * @param k      how many hits at most; k <= 0 means 10
+ * @param out    receives the hits; free with vi_hits_free()
  * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (query of another model), VI_E_NOMEM
  * Thread safety: several threads may search one index at once. @since 0.1
  */
@@ -429,6 +434,8 @@ VI_API void vi_trainer_free(vi_trainer *trainer);
 
 /**
  * Decode `path`, make its augmented views and cache their backbone features.
+ * @param trainer the trainer (exclusive use during the call)
+ * @param path   any video FFmpeg reads
  * @param group  >= 0: a labelled group of near-duplicates (videos sharing a group are positives
  *               of each other); -1: self-supervised (two views of this video form a positive)
  * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NO_VIDEO, VI_E_DECODE, VI_E_UNSUPPORTED,
