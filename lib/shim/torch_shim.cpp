@@ -123,7 +123,7 @@ class Weights {
     at::Tensor get(const std::string &name, const std::vector<int64_t> &dims) const {
         auto it = by_name_.find(name);
         if (it == by_name_.end()) {
-            throw ModelError("backbone tensor '" + name + "' is missing");
+            throw ModelError("tensor '" + name + "' is missing");
         }
         const vi__named_f32 *t = it->second;
         std::vector<int64_t> have;
@@ -131,13 +131,13 @@ class Weights {
             have.assign(t->dims, t->dims + t->ndim);
         }
         if (have != dims || !t->data) {
-            throw ModelError("backbone tensor '" + name + "' has dims " + dims_str(have) +
+            throw ModelError("tensor '" + name + "' has dims " + dims_str(have) +
                              ", expected " + dims_str(dims));
         }
         at::Tensor v = at::empty(dims, at::kFloat);
         std::memcpy(v.data_ptr<float>(), t->data, sizeof(float) * v.numel());
         if (!at::isfinite(v).all().item<bool>()) {
-            throw ModelError("backbone tensor '" + name + "' holds NaN or infinite values");
+            throw ModelError("tensor '" + name + "' holds NaN or infinite values");
         }
         return v;
     }
@@ -155,7 +155,7 @@ Conv fold(const Weights &W, at::Tensor w, const std::string &bn, int64_t groups)
     at::Tensor mean = W.get(bn + "/moving_mean", {c}).to(at::kDouble);
     at::Tensor var = W.get(bn + "/moving_variance", {c}).to(at::kDouble);
     if ((var < 0).any().item<bool>()) {
-        throw ModelError("backbone tensor '" + bn + "/moving_variance' has negative values");
+        throw ModelError("tensor '" + bn + "/moving_variance' has negative values");
     }
     at::Tensor scale = gamma / at::sqrt(var + kBnEps);
     Conv out;
