@@ -7,9 +7,9 @@
 set -eu
 
 DEST=${1:-$(dirname "$0")/data/debs}
-# Videos: real footage of several kinds (game cut-scenes, music visualisations, street
-# surveillance, film excerpt, phone clips, physics experiments). Stills: photographs that become
-# pan/zoom footage for the unrelated material around partial copies.
+# Real footage of several kinds: game cut-scenes, music visualisations, a fixed surveillance
+# camera, a film excerpt, phone and lab clips. opencv-doc also brings the photographs that become
+# the pan-and-zoom "unrelated footage" around partial copies and behind picture-in-picture.
 PACKAGES="lebiniou-data planetblupi-common opencv-doc node-opencv forensics-samples-files
 python3-mecavideo"
 
@@ -19,11 +19,16 @@ for pkg in $PACKAGES; do
         continue
     fi
     echo "fetch_videos: $pkg" >&2
-    (cd "$DEST/.download" && rm -f "${pkg}"_*.deb && apt-get download -q "$pkg" >/dev/null)
+    if ! (cd "$DEST/.download" && rm -f "${pkg}"_*.deb && apt-get download -q "$pkg" >/dev/null)
+    then
+        echo "fetch_videos: apt-get download $pkg failed (run apt-get update first?)" >&2
+        exit 1
+    fi
     deb=$(ls "$DEST/.download/${pkg}"_*.deb | head -n 1)
     rm -rf "$DEST/$pkg"
     mkdir -p "$DEST/$pkg"
     dpkg -x "$deb" "$DEST/$pkg"
+    dpkg-deb -f "$deb" Version > "$DEST/$pkg/.version"
     rm -f "$deb"
     touch "$DEST/$pkg/.unpacked"
 done

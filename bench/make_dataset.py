@@ -249,11 +249,18 @@ class Builder:
                 for p in sorted(glob.glob(os.path.join(root, pat))):
                     found.append((pkg, os.path.relpath(p, root), os.path.abspath(p)))
         sources = []
+        versions = {}
+        for pkg, _, _ in found:
+            vf = os.path.join(self.args.debs, pkg, ".version")
+            if pkg not in versions and os.path.exists(vf):
+                with open(vf) as f:
+                    versions[pkg] = f.read().strip()
         for pkg, rel, path in found:
             dur, w, h = probe(path)
             if dur < SEG_MIN:
                 continue
-            sources.append({"id": "s%02d" % len(sources), "package": pkg, "path": rel,
+            sources.append({"id": "s%02d" % len(sources), "package": pkg,
+                            "package_version": versions.get(pkg), "path": rel,
                             "abspath": path, "duration": round(dur, 3), "width": w, "height": h})
         if len(sources) < 2:
             sys.exit("make_dataset: fewer than 2 source videos of %g s or more" % SEG_MIN)

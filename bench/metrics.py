@@ -60,6 +60,17 @@ def recall_at_1(items, n_pos):
     return 1.0 if r and r[0][1] else 0.0
 
 
+def top1_share(scores, targets):
+    """Share of queries whose first result (ties pessimistic: among equal top scores, a
+    non-target first) is in targets[query]. scores: {q: {r: score}}; targets: {q: set(refs)}.
+    Used for hard negatives: targets = the true reference's neighbouring segments."""
+    hits = 0
+    for q, tset in targets.items():
+        ranked = _ranked((s, r in tset) for r, s in scores.get(q, {}).items())
+        hits += 1 if ranked and ranked[0][1] else 0
+    return hits / len(targets) if targets else None
+
+
 def micro_ap(items, n_pos):
     """VSC22 micro-AP: items pooled over all queries; n_pos: number of true pairs."""
     return ap(items, n_pos) if n_pos > 0 else None

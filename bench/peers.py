@@ -61,7 +61,8 @@ def phash_match(qbits, rbits, q_dur, r_dur, fps=1.0, radius=PHASH_RADIUS):
         tq = np.nonzero(matched)[0] / fps
         tr = best[matched] / fps
         off = tr - tq
-        keep = np.abs(off - np.median(off)) <= 2.0
+        centre = off[np.argmin(np.abs(off - np.median(off)))]
+        keep = np.abs(off - centre) <= 2.0
         tq, tr = tq[keep], tr[keep]
         spans.append((float(tq.min()), float(min(q_dur, tq.max() + 1.0 / fps)),
                       float(tr.min()), float(min(r_dur, tr.max() + 1.0 / fps))))

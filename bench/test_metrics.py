@@ -65,6 +65,12 @@ class TestAP(unittest.TestCase):
         self.assertAlmostEqual(r["per_family"]["hflip"]["micro_ap"], 1.0)
         self.assertIsNone(r["per_family"]["none"]["map"])
 
+    def test_top1_share(self):
+        # q1's best is b (0.8 > 0.5): b is a target -> hit. q2's best ties a (target) and c
+        # (not) at 0.9: pessimistic, c first -> miss. Share 1/2.
+        scores = {"q1": {"a": 0.5, "b": 0.8}, "q2": {"a": 0.9, "c": 0.9}}
+        self.assertAlmostEqual(M.top1_share(scores, {"q1": {"b"}, "q2": {"a"}}), 0.5)
+
     def test_operating_points(self):
         # Pooled (from the case above): N .95, P .9, N .8, N .7, P .2 with 2 true pairs.
         # Thresholds: .95 -> P 0/1; .9 -> P 1/2, R 1/2; .8 -> 1/3; .7 -> 1/4; .2 -> 2/5, R 1.

@@ -1,0 +1,41 @@
+# Copy-detection benchmark (issue 4), included by the top Makefile. See docs/benchmarks.md.
+#
+# Debian packages it needs (CI: apt-get install -y python3-numpy gnuplot-nox ffmpeg time
+# fonts-dejavu-core). Python is Debian's /usr/bin/python3; nothing comes from PyPI.
+#
+#   make bench         fetch the footage (Debian packages), build the dataset (BENCH_SEED), run
+#                      every system, write bench/results/<date>.{json,md,png} and the table in
+#                      docs/benchmarks.md
+#   make bench-quick   the same on a small dataset (test split only, default model only);
+#                      bench/results/<date>-quick.*; docs/benchmarks.md is left alone
+#   make check-bench   the unit tests of bench/metrics.py
+# Options: BENCH_SEED=N, BENCH_ARGS='--systems phash,signature' (extra run.py arguments),
+# BENCH_SOURCES=DIR (your own footage instead of the Debian packages).
+
+BENCH_PY ?= /usr/bin/python3
+BENCH_SEED ?= 1
+BENCH_ARGS ?=
+BENCH_WORK ?= bench/work
+BENCH_SOURCES ?=
+BENCH_SRC_ARG := $(if $(BENCH_SOURCES),--sources $(BENCH_SOURCES),)
+BENCH_DS_SUFFIX := $(if $(BENCH_SOURCES),-user,)
+
+.PHONY: check-bench bench-fetch
+
+bench-fetch:
+	sh bench/fetch_videos.sh
+
+bench: $(CLI) bench-fetch
+	$(BENCH_PY) bench/make_dataset.py --seed $(BENCH_SEED) $(BENCH_SRC_ARG) \
+		--out $(BENCH_WORK)/ds$(BENCH_DS_SUFFIX)
+	$(BENCH_PY) bench/run.py --ds $(BENCH_WORK)/ds$(BENCH_DS_SUFFIX) --vinfringe $(CLI) \
+		$(if $(BENCH_SOURCES),,--update-docs) $(BENCH_ARGS)
+
+bench-quick: $(CLI) bench-fetch
+	$(BENCH_PY) bench/make_dataset.py --quick --seed $(BENCH_SEED) $(BENCH_SRC_ARG) \
+		--out $(BENCH_WORK)/ds-quick$(BENCH_DS_SUFFIX)
+	$(BENCH_PY) bench/run.py --quick --ds $(BENCH_WORK)/ds-quick$(BENCH_DS_SUFFIX) \
+		--vinfringe $(CLI) $(BENCH_ARGS)
+
+check-bench:
+	$(BENCH_PY) -m unittest discover -s bench -p 'test_*.py'
