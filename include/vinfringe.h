@@ -160,7 +160,8 @@ VI_API int32_t vi_model_dim(const vi_model *model);
 /** Dimension of the backbone's frame features that feed the head. Thread safety: any. */
 VI_API int32_t vi_model_feature_dim(const vi_model *model);
 
-/** Side of the square RGB image the backbone takes (224). Thread safety: any. */
+/** Side of the square RGB image the backbone takes (128 for the default model, which measured
+ *  more robust than 224 to blur and downscaling; see docs/model.md). Thread safety: any. */
 VI_API int32_t vi_model_input_size(const vi_model *model);
 
 /** Model identifier (name and weight checksum), e.g. "mnv2-gem-pcaw256:1a2b3c4d". Embeddings

@@ -28,6 +28,9 @@ def main():
                     help="eigenvalue shrinkage, as a fraction of the mean kept eigenvalue: "
                          "damps the noisiest directions instead of blowing them up")
     ap.add_argument("--name", default="mnv2-gem-pcaw256")
+    ap.add_argument("--input-size", type=int, default=0,
+                    help="backbone input side to record in the model (0: keep the backbone's); "
+                         "must be the size the features were computed at")
     ap.add_argument("features", nargs="+")
     a = ap.parse_args()
 
@@ -59,9 +62,13 @@ def main():
     z = np.zeros
     out = dict((k, v) for k, v in backbone.items())
     out["name"] = a.name
-    out["description"] = ("MobileNetV2 (nsfwjs weights) GeM features + PCA-whitening head fitted "
-                          "without labels on %d frames of development videos (%d -> %d, shrink %g)"
-                          % (n, d, a.dim, a.shrink))
+    if a.input_size:
+        out["input_size"] = a.input_size
+    out["description"] = ("MobileNetV2 (nsfwjs weights) at %dx%d%s, GeM features + PCA-whitening "
+                          "head fitted without labels on %d frames of development videos (%d -> %d, "
+                          "shrink %g)" % (out["input_size"], out["input_size"],
+                                          ", averaged with the mirror image" if out.get("mirror_average") else "",
+                                          n, d, a.dim, a.shrink))
     T = vifile.Tensor.from_numpy
     for k in range(6):
         out["dmi.sub%d.weight" % k] = T(z((a.dim, d), np.float32))

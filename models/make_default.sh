@@ -13,9 +13,18 @@ manifest=${1:?usage: make_default.sh MANIFEST.json}
 build=${BUILD:-build}
 debs=${DEBS:-bench/data/debs}
 work=${WORK:-build/default-model}
-backbone=models/mobilenet_v2.vimodel
+size=${INPUT_SIZE:-128}
+mirror=${MIRROR_AVERAGE:-1}
 mkdir -p "$work/views"
 rm -f "$work"/*.vemb
+# The backbone at the input size the default model uses, with features averaged over each frame
+# and its mirror image (both measured best: docs/benchmarks.md).
+backbone="$work/backbone-$size.vimodel"
+/usr/bin/python3 -c "
+import sys; sys.path.insert(0, 'models'); import vifile
+m = vifile.read('models/mobilenet_v2.vimodel', 'model'); m['input_size'] = $size
+m['mirror_average'] = $mirror
+vifile.write('$backbone', 'model', m)"
 /usr/bin/python3 - "$manifest" > "$work/train_sources.txt" <<'PY'
 import json, sys
 for s in json.load(open(sys.argv[1]))["sources"]:
@@ -36,4 +45,5 @@ for photo in "$debs"/opencv-doc/usr/share/doc/opencv-doc/examples/data/*.jpg \
     "$build/vinfringe" embed --quiet --model "$backbone" -o "$work/p$i.vemb" "$photo" 2>/dev/null || true
 done
 /usr/bin/python3 models/fit_whitening.py --backbone "$backbone" --out models/default.vimodel \
+    --input-size "$size" \
     "$work"/*.vemb

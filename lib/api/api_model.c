@@ -71,6 +71,9 @@ static vi_status model_from_bytes(const uint8_t *data, size_t size, vi_model **o
     m->description = vi__strdup(description ? description : "");
     st = (m->id && m->description) ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
     if (st == VI_OK) st = build_backbone(doc, &m->net);
+    int64_t mirror = 0; /* "mirror_average": features invariant to horizontal flips */
+    if (st == VI_OK && vi__doc_i64(doc, "mirror_average", &mirror))
+        vi__net_set_mirror(m->net, mirror != 0);
     if (st == VI_OK) st = vi__head_from_doc(doc, vi__net_feature_dim(m->net), &m->head);
     if (st == VI_OK && !(m->bytes = vi__malloc(size ? size : 1)))
         st = vi__fail(VI_E_NOMEM, "out of memory");

@@ -9,6 +9,10 @@
 
 #include "vinfringe.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define VI_HIDDEN __attribute__((visibility("hidden")))
 #define VI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -46,5 +50,9 @@ VI_HIDDEN vi_status vi__write_file_atomic(const char *path, const void *data, si
  * defaults; copy the caller's first min(struct_size, dst_size) bytes over them, so fields that an
  * older caller does not know keep their defaults. VI_E_INVALID_ARG if struct_size is absurd. */
 VI_HIDDEN vi_status vi__copy_options(void *dst, size_t dst_size, const void *src);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

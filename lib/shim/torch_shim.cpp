@@ -20,9 +20,7 @@
  * Only this file includes torch headers, and no C++ exception leaves it: every extern "C" entry
  * point catches c10::Error and std::exception and turns them into a status plus message. */
 
-extern "C" {
 #include "../common/common.h"
-}
 #include "torch_shim.h"
 
 #include <ATen/ATen.h>
@@ -387,6 +385,7 @@ vi_status fail_from(vi_status status, const char *what, const char *reason) {
 struct vi__net {
     Net net;
     int32_t feature_dim;
+    bool mirror_average = false; /* features of image + mirror image, see vi__net_set_mirror */
     explicit vi__net(const Weights &W) : net(W), feature_dim(0) {}
 };
 
@@ -487,16 +486,27 @@ vi_status vi__net_features(const vi__net *net, const uint8_t *rgb, int32_t n, in
         const float part_scale = static_cast<float>(1.0 / std::sqrt((double)kNumFeatureLayers));
         const size_t image_bytes = (size_t)size * size * 3;
         const int64_t fit = kBatchPixels / ((int64_t)size * size);
-        const int32_t per_pass = static_cast<int32_t>(std::clamp<int64_t>(fit, 1, kMaxBatch));
+        const int64_t per_image = net->mirror_average ? 2 : 1; /* passes per image */
+        const int32_t per_pass =
+            static_cast<int32_t>(std::clamp<int64_t>(fit / per_image, 1, kMaxBatch));
         for (int32_t i0 = 0; i0 < n; i0 += per_pass) {
             const int32_t nb = n - i0 < per_pass ? n - i0 : per_pass;
             Capture cap(names);
-            net->net.forward(preprocess(rgb + image_bytes * i0, nb, size), cap);
+            at::Tensor x = preprocess(rgb + image_bytes * i0, nb, size);
+            if (net->mirror_average) { /* one pass over the images and their mirror images */
+                x = at::cat({x, x.flip({3})}, 0).contiguous(at::MemoryFormat::ChannelsLast);
+            }
+            net->net.forward(x, cap);
             std::vector<at::Tensor> parts;
             for (const auto &name : names) {
                 parts.push_back(gem_l2(cap.at_name(name)));
             }
-            at::Tensor f = (at::cat(parts, 1) * part_scale).contiguous();
+            at::Tensor f = at::cat(parts, 1) * part_scale;
+            if (net->mirror_average) {
+                f = f.narrow(0, 0, nb) + f.narrow(0, nb, nb);
+                f = f / f.norm(2, {1}, true).clamp_min(1e-12);
+            }
+            f = f.contiguous();
             if (f.size(1) != net->feature_dim) {
                 throw std::logic_error("feature has " + std::to_string(f.size(1)) +
                                        " dims, expected " + std::to_string(net->feature_dim));
@@ -506,6 +516,12 @@ vi_status vi__net_features(const vi__net *net, const uint8_t *rgb, int32_t n, in
         }
         return VI_OK;
     });
+}
+
+void vi__net_set_mirror(vi__net *net, int on) {
+    if (net) {
+        net->mirror_average = on != 0;
+    }
 }
 
 vi_status vi__net_activation(const vi__net *net, const float *input_nhwc, int32_t n, int32_t h,

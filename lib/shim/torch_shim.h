@@ -26,6 +26,10 @@ typedef struct vi__net vi__net; /* a frozen backbone, immutable after creation *
  * models/convert_nsfwjs.mjs). Fails with VI_E_BAD_MODEL naming a missing or misshapen tensor. */
 VI_HIDDEN vi_status vi__net_create(const vi__named_f32 *tensors, int32_t n_tensors, vi__net **out);
 VI_HIDDEN void vi__net_free(vi__net *net);
+/* Make vi__net_features average each image's feature with its mirror image's (renormalised), so
+ * that a horizontally flipped copy gets the same feature. Call right after vi__net_create, before
+ * the net is shared: it is configuration, not per-call state. */
+VI_HIDDEN void vi__net_set_mirror(vi__net *net, int on);
 /* Dimension of the frame feature vi__net_features produces. */
 VI_HIDDEN int32_t vi__net_feature_dim(const vi__net *net);
 /* Frame features for `n` square RGB24 images of side `size` (n x size x size x 3 bytes):

@@ -559,6 +559,8 @@ vi_status vi__trainer_save(const vi__trainer *t, const char *path) {
     vi__docw_str(w, "description", desc);
     int64_t input_size;
     if (vi__doc_i64(doc, "input_size", &input_size)) vi__docw_i64(w, "input_size", input_size);
+    int64_t mirror; /* the features the head was trained on */
+    if (vi__doc_i64(doc, "mirror_average", &mirror)) vi__docw_i64(w, "mirror_average", mirror);
     for (int32_t i = 0; i < vi__doc_tensor_count(doc); i++) {
         const vi__tensor *tn = vi__doc_tensor_at(doc, i);
         if (strncmp(tn->name, "dmi.", 4) != 0) vi__docw_tensor(w, tn);

@@ -60,7 +60,8 @@ static float score(const vi_embedding *q, const vi_embedding *r) {
 START_TEST(test_builtin_model_describes_itself) {
     ck_assert_int_gt(vi_model_dim(model), 0);
     ck_assert_int_gt(vi_model_feature_dim(model), 0);
-    ck_assert_int_eq(vi_model_input_size(model), 224);
+    ck_assert_int_ge(vi_model_input_size(model), 32); /* side of the square backbone input */
+    ck_assert_int_le(vi_model_input_size(model), 1024);
     ck_assert(strlen(vi_model_id(model)) > 9);
     ck_assert_ptr_nonnull(vi_model_description(model));
     /* the same file loaded from disk is the same model (same id) */
@@ -126,6 +127,21 @@ START_TEST(test_embedding_vectors_are_unit_length_and_timed) {
     ck_assert_int_eq(vi_embed_video(model, fx("clip_a.mp4"), &o, &b), VI_E_INVALID_ARG);
     ck_assert_ptr_null(b);
     vi_embedding_free(a);
+}
+END_TEST
+
+/* The default model averages each frame's feature with its mirror image's, so a mirrored copy
+ * (the decoder applies the container's mirror matrix) gets the same vectors up to rounding. */
+START_TEST(test_mirrored_copy_gets_the_same_vectors) {
+    vi_embedding *a = embed("clip_a.mp4"), *m = embed("clip_hflip.mp4");
+    ck_assert_int_eq(vi_embedding_frame_count(a), vi_embedding_frame_count(m));
+    vi_match *r;
+    ck_assert_int_eq(vi_compare(m, a, NULL, &r), VI_OK);
+    ck_assert_msg(vi_match_video_similarity(r) > 0.999f, "mirror cosine %.5f",
+                  (double)vi_match_video_similarity(r));
+    vi_match_free(r);
+    vi_embedding_free(a);
+    vi_embedding_free(m);
 }
 END_TEST
 
@@ -361,6 +377,7 @@ Suite *pipeline_suite(void) {
     tcase_add_test(tc, test_copy_scores_higher_than_unrelated);
     tcase_add_test(tc, test_embedding_vectors_are_unit_length_and_timed);
     tcase_add_test(tc, test_embed_frames_agrees_with_embed_video);
+    tcase_add_test(tc, test_mirrored_copy_gets_the_same_vectors);
     tcase_add_test(tc, test_bad_videos_fail_cleanly);
     tcase_add_test(tc, test_unusual_videos_are_embedded);
     tcase_add_test(tc, test_progress_callback_cancels);
