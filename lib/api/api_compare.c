@@ -4,17 +4,10 @@
 #include "../compare/compare.h"
 
 vi_status vi_compare_options_init(vi_compare_options *opts, size_t struct_size) {
-    if (!opts) return vi__fail(VI_E_INVALID_ARG, "vi_compare_options_init: opts is NULL");
-    if (struct_size < sizeof(uint32_t) || struct_size > 65536)
-        return vi__fail(VI_E_INVALID_ARG, "vi_compare_options_init: bad struct_size %zu",
-                        struct_size);
     vi_compare_options d;
     memset(&d, 0, sizeof d);
     d.localize = 1;
-    memset(opts, 0, struct_size);
-    memcpy(opts, &d, struct_size < sizeof d ? struct_size : sizeof d);
-    opts->struct_size = (uint32_t)struct_size;
-    return VI_OK;
+    return vi__options_init(opts, struct_size, &d, sizeof d, "vi_compare_options_init");
 }
 
 vi_status vi_compare(const vi_embedding *query, const vi_embedding *ref,

@@ -106,16 +106,10 @@ static vi_status acc_finish(struct accumulator *a, double duration, vi_embedding
 }
 
 vi_status vi_embed_options_init(vi_embed_options *opts, size_t struct_size) {
-    if (!opts) return vi__fail(VI_E_INVALID_ARG, "vi_embed_options_init: opts is NULL");
-    if (struct_size < sizeof(uint32_t) || struct_size > 65536)
-        return vi__fail(VI_E_INVALID_ARG, "vi_embed_options_init: bad struct_size %zu", struct_size);
     vi_embed_options d;
     memset(&d, 0, sizeof d);
     d.fps = 1.0f;
-    memset(opts, 0, struct_size);
-    memcpy(opts, &d, struct_size < sizeof d ? struct_size : sizeof d);
-    opts->struct_size = (uint32_t)struct_size;
-    return VI_OK;
+    return vi__options_init(opts, struct_size, &d, sizeof d, "vi_embed_options_init");
 }
 
 static vi_status read_embed_options(const vi_embed_options *in, vi_embed_options *o) {

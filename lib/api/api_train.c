@@ -10,10 +10,6 @@ struct vi_trainer {
 };
 
 vi_status vi_train_options_init(vi_train_options *opts, size_t struct_size) {
-    if (!opts) return vi__fail(VI_E_INVALID_ARG, "vi_train_options_init: opts is NULL");
-    if (struct_size < sizeof(uint32_t) || struct_size > 65536)
-        return vi__fail(VI_E_INVALID_ARG, "vi_train_options_init: bad struct_size %zu",
-                        struct_size);
     vi_train_options d;
     memset(&d, 0, sizeof d);
     d.seed = 1;
@@ -25,10 +21,7 @@ vi_status vi_train_options_init(vi_train_options *opts, size_t struct_size) {
     d.learning_rate = 1e-4f;
     d.weight_decay = 5e-4f;
     d.lr_step_epochs = 0;
-    memset(opts, 0, struct_size);
-    memcpy(opts, &d, struct_size < sizeof d ? struct_size : sizeof d);
-    opts->struct_size = (uint32_t)struct_size;
-    return VI_OK;
+    return vi__options_init(opts, struct_size, &d, sizeof d, "vi_train_options_init");
 }
 
 static vi_status read_options(const vi_train_options *in, vi_train_options *o) {

@@ -50,6 +50,11 @@ VI_HIDDEN vi_status vi__write_file_atomic(const char *path, const void *data, si
  * defaults; copy the caller's first min(struct_size, dst_size) bytes over them, so fields that an
  * older caller does not know keep their defaults. VI_E_INVALID_ARG if struct_size is absurd. */
 VI_HIDDEN vi_status vi__copy_options(void *dst, size_t dst_size, const void *src);
+/* The body of every vi_*_options_init: zero the caller's `struct_size` bytes, copy as much of
+ * `defaults` (a struct of `defaults_size` bytes) as fits, and record struct_size. `fn` names the
+ * public function in error messages. */
+VI_HIDDEN vi_status vi__options_init(void *opts, size_t struct_size, const void *defaults,
+                                     size_t defaults_size, const char *fn);
 
 #ifdef __cplusplus
 }

@@ -77,6 +77,18 @@ vi_status vi__write_file_atomic(const char *path, const void *data, size_t size)
     return VI_OK;
 }
 
+vi_status vi__options_init(void *opts, size_t struct_size, const void *defaults,
+                           size_t defaults_size, const char *fn) {
+    if (!opts) return vi__fail(VI_E_INVALID_ARG, "%s: opts is NULL", fn);
+    if (struct_size < sizeof(uint32_t) || struct_size > 65536)
+        return vi__fail(VI_E_INVALID_ARG, "%s: bad struct_size %zu", fn, struct_size);
+    uint32_t size = (uint32_t)struct_size;
+    memset(opts, 0, struct_size);
+    memcpy(opts, defaults, struct_size < defaults_size ? struct_size : defaults_size);
+    memcpy(opts, &size, sizeof size);
+    return VI_OK;
+}
+
 vi_status vi__copy_options(void *dst, size_t dst_size, const void *src) {
     uint32_t src_size;
     memcpy(&src_size, src, sizeof src_size);
