@@ -17,10 +17,9 @@
  *
  * No C++ exception leaves this file: every extern "C" entry point catches them all. */
 
-extern "C" {
 #include "../common/common.h"
-}
 #include "dmi_train.h"
+#include "shim_guard.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -44,33 +43,10 @@ const double kWeightD = 0.1;
 const double kWeightReg = 0.5;
 const int kSubs = 6;
 
-struct ArgError : std::exception {
-    std::string msg;
-    explicit ArgError(std::string m) : msg(std::move(m)) {}
-    const char *what() const noexcept override { return msg.c_str(); }
-};
-
-vi_status fail_from(vi_status st, const char *what, const char *reason) {
-    std::string r(reason ? reason : "");
-    size_t nl = r.find('\n'); /* libtorch messages carry a backtrace after the first line */
-    if (nl != std::string::npos) r.resize(nl);
-    return vi__fail(st, "%s: %s", what, r.c_str());
-}
+using vi_shim::ArgError;
 
 template <typename F> vi_status guarded(const char *what, F &&body) {
-    try {
-        return body();
-    } catch (const ArgError &e) {
-        return fail_from(VI_E_INVALID_ARG, what, e.what());
-    } catch (const c10::Error &e) {
-        return fail_from(VI_E_INTERNAL, what, e.what_without_backtrace());
-    } catch (const std::bad_alloc &) {
-        return fail_from(VI_E_NOMEM, what, "out of memory");
-    } catch (const std::exception &e) {
-        return fail_from(VI_E_INTERNAL, what, e.what());
-    } catch (...) {
-        return fail_from(VI_E_INTERNAL, what, "unknown C++ exception");
-    }
+    return vi_shim::guarded("", what, VI_E_INTERNAL, std::forward<F>(body));
 }
 
 at::Tensor l2n(const at::Tensor &x) { return x / x.norm(2, {1}, true).clamp_min(1e-12); }

@@ -21,6 +21,7 @@
  * point catches c10::Error and std::exception and turns them into a status plus message. */
 
 #include "../common/common.h"
+#include "shim_guard.hpp"
 #include "torch_shim.h"
 
 #include <ATen/ATen.h>
@@ -90,14 +91,8 @@ struct Block {
     Conv expand_conv, depthwise, project;
 };
 
-/* Bad input at creation: reported as VI_E_BAD_MODEL. */
-struct ModelError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-/* Bad arguments to a call: reported as VI_E_INVALID_ARG. */
-struct ArgError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using vi_shim::ArgError;
+using vi_shim::ModelError;
 
 std::string dims_str(const std::vector<int64_t> &d) {
     std::string s = "[";
@@ -376,9 +371,6 @@ at::Tensor gem_l2(const at::Tensor &x) {
     return g / g.norm(2, {1}, true).clamp_min(1e-12);
 }
 
-vi_status fail_from(vi_status status, const char *what, const char *reason) {
-    return vi__fail(status, "backbone: %s: %s", what, reason);
-}
 
 } // namespace
 
@@ -390,23 +382,9 @@ struct vi__net {
 };
 
 /* Every entry point's body runs inside this: C++ exceptions become a status and a message.
- * `bad` is the status for ModelError (creation) and ArgError is always VI_E_INVALID_ARG. */
+ * `bad` is the status for ModelError (creation); ArgError is always VI_E_INVALID_ARG. */
 template <typename F> static vi_status guarded(const char *what, vi_status bad, F &&body) {
-    try {
-        return body();
-    } catch (const ModelError &e) {
-        return fail_from(bad, what, e.what());
-    } catch (const ArgError &e) {
-        return fail_from(VI_E_INVALID_ARG, what, e.what());
-    } catch (const c10::Error &e) {
-        return fail_from(VI_E_INTERNAL, what, e.what_without_backtrace());
-    } catch (const std::bad_alloc &) {
-        return fail_from(VI_E_NOMEM, what, "out of memory");
-    } catch (const std::exception &e) {
-        return fail_from(VI_E_INTERNAL, what, e.what());
-    } catch (...) {
-        return fail_from(VI_E_INTERNAL, what, "unknown C++ exception");
-    }
+    return vi_shim::guarded("backbone: ", what, bad, std::forward<F>(body));
 }
 
 extern "C" {
