@@ -37,5 +37,6 @@ bench-quick: $(CLI) bench-fetch
 	$(BENCH_PY) bench/run.py --quick --ds $(BENCH_WORK)/ds-quick$(BENCH_DS_SUFFIX) \
 		--vinfringe $(CLI) $(BENCH_ARGS)
 
+check: check-bench
 check-bench:
 	$(BENCH_PY) -m unittest discover -s bench -p 'test_*.py'

@@ -22,7 +22,7 @@ BINDINGS_GO_ENV = PKG_CONFIG_PATH=$(abspath $(BINDINGS_PC_DIR)) \
 	GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go-path
 
 .PHONY: check-bindings check-python check-go check-same-score bindings-pc
-check: check-bindings
+check: check-bindings check-same-score
 check-bindings: check-python check-go
 
 bindings-pc: $(BINDINGS_PC)
