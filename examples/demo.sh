@@ -9,7 +9,7 @@ work="$build/demo"
 mkdir -p "$work"
 fetch() { # package, path inside it, destination
     if [ ! -s "$3" ]; then
-        (cd "$work" && apt-get download "$1" >/dev/null && dpkg -x "$1"_*.deb "$1.root")
+        (cd "$work" && apt-get download "$1" >/dev/null 2>&1 && dpkg -x "$1"_*.deb "$1.root")
         cp "$work/$1.root/$2" "$3"
     fi
 }
