@@ -20,6 +20,8 @@ sed -n 's/^VI_API[^(]*[ *]\(vi_[a-z0-9_]*\)(.*/\1/p' include/vinfringe.h | sort 
 check "every exported symbol starts with vi_" sh -c "! grep -v '^vi_' '$tmp/exported'"
 check "no internal vi__ symbol is exported" sh -c "! grep '^vi__' '$tmp/exported'"
 check "exported symbols == header prototypes" diff "$tmp/exported" "$tmp/declared"
+grep -v '^#' docs/symbols.txt | awk '{print $1}' | sort -u > "$tmp/listed"
+check "docs/symbols.txt lists exactly the exported symbols" diff "$tmp/exported" "$tmp/listed"
 check "at least 40 functions declared" test "$(wc -l < "$tmp/declared")" -ge 40
 check "every prototype carries VI_API" sh -c "! grep -E '^(vi_status|void|int32_t|float|double|const|uint32_t) +\\**vi_' include/vinfringe.h"
 
