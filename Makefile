@@ -125,7 +125,7 @@ $(CLI): $(CLI_OBJ) $(BUILD)/libvinfringe.so
 # Tests link the static library so that they can reach internal (hidden) functions too.
 $(BUILD)/test/%.o: test/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Ilib -c $< -o $@
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Ilib -Itest -c $< -o $@
 
 # The runner's list of suites is generated from the `Suite *NAME_suite(void)` definitions.
 $(BUILD)/test/suites.inc: $(filter-out test/run_check.c,$(TEST_SRC))

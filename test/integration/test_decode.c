@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "test_paths.h"
 #include "decode/decode.h"
 
 #define OUT 224
@@ -23,15 +24,7 @@
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static const char *fixture(const char *name) {
-    static char buf[4][4096];
-    static int slot;
-    const char *dir = getenv("VI_FIXTURES");
-    ck_assert_msg(dir != NULL, "VI_FIXTURES is not set (run make_fixtures.sh)");
-    char *b = buf[slot++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
-    return b;
-}
+#define fixture vi_test_fixture
 
 static vi__decode_params params(double fps) {
     vi__decode_params p = {fps, 0, 0, 0, OUT};

@@ -11,17 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_paths.h"
 #include "vinfringe.h"
 
-static char path_buf[8][1024];
-static int path_next;
-
-static const char *fx(const char *name) {
-    char *p = path_buf[path_next++ % 8];
-    const char *dir = getenv("VI_FIXTURES");
-    snprintf(p, 1024, "%s/%s", dir ? dir : "build/fixtures", name);
-    return p;
-}
+#define fx vi_test_fixture
 
 #define MAX_EPOCHS 32
 
