@@ -38,32 +38,38 @@ static vi_status build_backbone(const vi__doc *doc, vi__net **net) {
     return st;
 }
 
-static vi_status model_from_bytes(const uint8_t *data, size_t size, vi_model **out) {
+/* Build a model from the file bytes `data`. `owned` is `data` when the caller hands its buffer
+ * over (the model keeps it, even on failure it is freed here), NULL when `data` outlives the
+ * model (the built-in model), in which case nothing is copied. */
+static vi_status model_from_bytes(const uint8_t *data, size_t size, uint8_t *owned,
+                                  vi_model **out) {
     vi__doc *doc;
     vi_status st = vi__doc_parse(data, size, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc);
-    if (st != VI_OK) return st;
+    if (st != VI_OK) {
+        vi__free(owned);
+        return st;
+    }
     const char *kind = vi__doc_str(doc, "kind");
     const char *backbone = vi__doc_str(doc, "backbone");
     const char *name = vi__doc_str(doc, "name");
     const char *description = vi__doc_str(doc, "description");
     int64_t input_size = 0;
-    if (!kind || strcmp(kind, "vinfringe-model") != 0 || !name) {
+    if (!kind || strcmp(kind, "vinfringe-model") != 0 || !name)
+        st = vi__fail(VI_E_BAD_MODEL, "not a vinfringe model (missing 'kind' or 'name')");
+    else if (!backbone || strcmp(backbone, "mobilenet_v2") != 0)
+        st = vi__fail(VI_E_BAD_MODEL, "unknown backbone '%s'", backbone ? backbone : "(none)");
+    else if (!vi__doc_i64(doc, "input_size", &input_size) || input_size < 32 || input_size > 1024)
+        st = vi__fail(VI_E_BAD_MODEL, "missing or absurd 'input_size'");
+    vi_model *m = st == VI_OK ? vi__calloc(1, sizeof *m) : NULL;
+    if (st == VI_OK && !m) st = vi__fail(VI_E_NOMEM, "out of memory");
+    if (st != VI_OK) {
         vi__doc_free(doc);
-        return vi__fail(VI_E_BAD_MODEL, "not a vinfringe model (missing 'kind' or 'name')");
+        vi__free(owned);
+        return st;
     }
-    if (!backbone || strcmp(backbone, "mobilenet_v2") != 0) {
-        vi__doc_free(doc);
-        return vi__fail(VI_E_BAD_MODEL, "unknown backbone '%s'", backbone ? backbone : "(none)");
-    }
-    if (!vi__doc_i64(doc, "input_size", &input_size) || input_size < 32 || input_size > 1024) {
-        vi__doc_free(doc);
-        return vi__fail(VI_E_BAD_MODEL, "missing or absurd 'input_size'");
-    }
-    vi_model *m = vi__calloc(1, sizeof *m);
-    if (!m) {
-        vi__doc_free(doc);
-        return vi__fail(VI_E_NOMEM, "out of memory");
-    }
+    m->bytes = data;
+    m->n_bytes = size;
+    m->owned = owned;
     m->input_size = (int32_t)input_size;
     char id[300];
     snprintf(id, sizeof id, "%.255s:%08x", name, vi__crc32(0, data, size));
@@ -75,12 +81,6 @@ static vi_status model_from_bytes(const uint8_t *data, size_t size, vi_model **o
     if (st == VI_OK && vi__doc_i64(doc, "mirror_average", &mirror))
         vi__net_set_mirror(m->net, mirror != 0);
     if (st == VI_OK) st = vi__head_from_doc(doc, vi__net_feature_dim(m->net), &m->head);
-    if (st == VI_OK && !(m->bytes = vi__malloc(size ? size : 1)))
-        st = vi__fail(VI_E_NOMEM, "out of memory");
-    if (st == VI_OK) {
-        memcpy(m->bytes, data, size);
-        m->n_bytes = size;
-    }
     vi__doc_free(doc);
     if (st != VI_OK) {
         vi_model_free(m);
@@ -95,7 +95,10 @@ vi_status vi_model_load_memory(const void *data, size_t size, vi_model **out) {
     if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_model_load_memory: out is NULL");
     *out = NULL;
     if (!data) return vi__fail(VI_E_INVALID_ARG, "vi_model_load_memory: data is NULL");
-    vi_status st = model_from_bytes(data, size, out);
+    uint8_t *copy = vi__malloc(size ? size : 1); /* the caller's buffer may go away */
+    if (!copy) return vi__fail(VI_E_NOMEM, "loading model from memory: out of memory");
+    memcpy(copy, data, size);
+    vi_status st = model_from_bytes(copy, size, copy, out);
     if (st != VI_OK) vi__error_prefix("loading model from memory");
     return st;
 }
@@ -106,7 +109,8 @@ vi_status vi_model_load(const char *path, vi_model **out) {
     *out = NULL;
     if (!path) {
         vi_status st = model_from_bytes(vi__default_model_data,
-                                        (size_t)(vi__default_model_end - vi__default_model_data), out);
+                                        (size_t)(vi__default_model_end - vi__default_model_data),
+                                        NULL, out);
         if (st != VI_OK) vi__error_prefix("loading the built-in model");
         return st;
     }
@@ -114,8 +118,7 @@ vi_status vi_model_load(const char *path, vi_model **out) {
     size_t size;
     vi_status st = vi__read_file(path, &data, &size, MAX_MODEL_FILE);
     if (st != VI_OK) return st;
-    st = model_from_bytes(data, size, out);
-    vi__free(data);
+    st = model_from_bytes(data, size, data, out); /* the model keeps (or frees) the buffer */
     if (st != VI_OK) vi__error_prefix("loading model %s", path);
     return st;
 }
@@ -126,7 +129,7 @@ void vi_model_free(vi_model *m) {
     vi__head_release(&m->head);
     vi__free(m->id);
     vi__free(m->description);
-    vi__free(m->bytes);
+    vi__free(m->owned);
     vi__free(m);
 }
 

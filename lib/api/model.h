@@ -12,8 +12,10 @@ struct vi_model {
     int32_t input_size; /* square RGB side the backbone takes */
     vi__net *net;       /* frozen backbone */
     vi__head head;      /* folded embedding head */
-    uint8_t *bytes;     /* a copy of the model file (vi_trainer_save copies its backbone) */
+    const uint8_t *bytes; /* the model file (vi_trainer_save copies its backbone): `owned`, or
+                             the built-in model's read-only data */
     size_t n_bytes;
+    uint8_t *owned;       /* the file bytes when the model owns them, else NULL */
 };
 
 #endif
