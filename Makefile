@@ -31,7 +31,10 @@ TORCH_CFLAGS := -isystem /usr/include/torch/csrc/api/include
 TORCH_LIBS := -ltorch -ltorch_cpu -lc10
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
-LIB_LIBS := $(FFMPEG_LIBS) $(TORCH_LIBS) -lz -lpthread -lm
+# FAISS: Debian ships only the static libfaiss.a (PIC, built with OpenMP and BLAS/LAPACK). It is
+# linked into libvinfringe.so with --exclude-libs so that none of its symbols are exported.
+FAISS_LIBS := -lfaiss -llapack -lblas -lgomp
+LIB_LIBS := $(FFMPEG_LIBS) $(TORCH_LIBS) $(FAISS_LIBS) -lz -lpthread -lm
 
 OPT := -O2
 ifeq ($(DEBUG),1)
@@ -73,6 +76,7 @@ TEST_BIN := $(BUILD)/test/run_check
 # Build, test and benchmark dependencies, all from Debian.
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
 	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
+	libfaiss-dev libblas-dev liblapack-dev \
 	gnuplot-nox golang-go valgrind binutils doxygen time \
 	fonts-dejavu-core
 deps:
@@ -107,7 +111,7 @@ $(BUILD)/lib/api/model_blob.o: lib/api/model_blob.S $(DEFAULT_MODEL)
 
 $(SHARED): $(LIB_OBJ) lib/vinfringe.map
 	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/vinfringe.map -Wl,-z,noexecstack \
-		-Wl,--no-undefined $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
+		-Wl,--no-undefined -Wl,--exclude-libs,ALL $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
 
 $(BUILD)/$(SONAME): $(SHARED)
 	ln -sf $(notdir $<) $@

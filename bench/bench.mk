@@ -40,3 +40,28 @@ bench-quick: $(CLI) bench-fetch
 check: check-bench
 check-bench:
 	$(BENCH_PY) -m unittest discover -s bench -p 'test_*.py'
+
+# Index at scale (issue 5): synthetic catalogues of 10k, 100k and 1M indexed seconds; prints a
+# Markdown table (docs/benchmarks.md, "Index at scale"). One core: about 10 minutes.
+BENCH_INDEX_BIN := $(BUILD)/bench/index_scale
+$(BENCH_INDEX_BIN): bench/index_scale.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilib -o $@ $< $(STATIC) $(LIB_LIBS) -lstdc++
+
+.PHONY: bench-index
+bench-index: $(BENCH_INDEX_BIN)
+	OMP_NUM_THREADS=1 /usr/bin/time -v $(BENCH_INDEX_BIN) $(BENCH_INDEX_SIZES)
+
+# The index on real embeddings: the dataset's references and copying queries (run `make bench`
+# or bench-quick first for bench/work/ds). Prints a Markdown table.
+BENCH_INDEX_REAL_BIN := $(BUILD)/bench/index_real
+$(BENCH_INDEX_REAL_BIN): bench/index_real.c $(SHARED) $(BUILD)/libvinfringe.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -L$(BUILD) -lvinfringe -Wl,-rpath,'$$ORIGIN/..' -lm
+
+.PHONY: bench-index-real
+bench-index-real: $(BENCH_INDEX_REAL_BIN)
+	$(BENCH_PY) -c 'import json, sys; d = sys.argv[1]; m = json.load(open(d + "/manifest.json")); \
+		[print("ref", r["id"], d + "/" + r["file"]) for r in m["references"]]; \
+		[print("query", q["id"], d + "/" + q["file"], q["ref"]) for q in m["queries"] if q.get("ref")]' \
+		$(BENCH_WORK)/ds | $(BENCH_INDEX_REAL_BIN)

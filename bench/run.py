@@ -360,12 +360,30 @@ class Bench:
                          % (n, all_secs / t_embed, self.args.jobs)}
         self.evaluate(name, scores, spans, speed, "ours", {"options": opts})
 
+    def reuse_peers(self, path):
+        """Take the peers' results (signature, phash) from an earlier report on the same dataset
+        and split: they do not depend on this library, so a run that only changes ours need not
+        recompute them. Speed ratios stay per run (each against its own decode baseline)."""
+        with open(path) as f:
+            old = json.load(f)
+        d = old["dataset"]
+        if (d["seed"], d["quick"], d["split"], d["references"], d["queries"]) != (
+                self.man["seed"], self.man["quick"], self.args.split, len(self.refs),
+                len(self.queries)):
+            raise SystemExit("--peers-from %s: made on another dataset or split" % path)
+        for name, res in old["systems"].items():
+            if res.get("kind") != "ours":
+                self.results[name] = res
+        self.peers_from = "%s (run of %s)" % (os.path.relpath(path), old["date"])
+
     def run(self):
         started = datetime.datetime.now(datetime.timezone.utc)
         t0 = time.time()
         info = machine()
         self.decode_baseline()
         systems = self.args.systems.split(",")
+        if self.args.peers_from:
+            self.reuse_peers(self.args.peers_from)
         if "signature" in systems:
             self.run_signature()
         if "phash" in systems:
@@ -394,6 +412,8 @@ class Bench:
             "decode_baseline": self.decode,
             "systems": self.results,
         }
+        if getattr(self, "peers_from", None):
+            report["peers_from"] = self.peers_from
         return report
 
 
@@ -423,6 +443,9 @@ def markdown(rep, png_name):
     lines = []
     lines.append("Run %s: `%s` (%.0f s wall, %s s CPU)." % (
         rep["date"], rep["command"], rep["wall_seconds"], fnum(rep.get("cpu_seconds"), 0)))
+    if rep.get("peers_from"):
+        lines.append("The peers' rows (signature, phash) are those of %s on the same dataset; "
+                     "ours were run again." % rep["peers_from"])
     lines.append("")
     lines.append("Machine: %d CPUs (%s), %s RAM, %s; load average %.1f at start." % (
         m["nproc"], m["cpu"], m["memory"], m["ffmpeg"].split(" Copyright")[0],
@@ -558,6 +581,9 @@ def main():
     ap.add_argument("--vinfringe", default=os.path.join(os.path.dirname(HERE), "build",
                                                         "vinfringe"))
     ap.add_argument("--systems", default="signature,phash,vinfringe")
+    ap.add_argument("--peers-from", metavar="JSON",
+                    help="reuse the peers' results of an earlier report on the same dataset "
+                         "(run with --systems vinfringe)")
     ap.add_argument("--quick", action="store_true", help="only the default model of ours")
     ap.add_argument("--sig-chunk", type=int, default=40,
                     help="inputs per signature filter graph (half references, half queries)")

@@ -67,7 +67,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define VI_VERSION_MAJOR 0
-#define VI_VERSION_MINOR 1
+#define VI_VERSION_MINOR 2
 #define VI_VERSION_PATCH 0
 /** Version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define VI_VERSION_NUMBER (VI_VERSION_MAJOR * 10000 + VI_VERSION_MINOR * 100 + VI_VERSION_PATCH)
@@ -314,22 +314,99 @@ VI_API vi_status vi_match_segment(const vi_match *match, int32_t i, vi_segment *
 /* Index: search a catalogue                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-/** A catalogue of reference embeddings, searchable by a query embedding. */
+/** A catalogue of reference embeddings, searchable by a query embedding.
+ *
+ * Search runs in two stages: FAISS finds, for each second of the query, the nearest reference
+ * frame vectors; votes by (reference, time offset) pick the `candidates` most promising
+ * references; those are re-ranked with the full comparison (as vi_compare), so that a copied
+ * excerpt is found inside a longer video and each hit carries its segments. Frame vectors are
+ * kept as float16. An index lives in memory (vi_index_create, vi_index_load) or on disk
+ * (vi_index_open: memory-mapped, appendable, crash-safe; see docs/file-formats.md). */
 typedef struct vi_index vi_index;
 /** A ranked list of search results. Immutable. */
 typedef struct vi_hits vi_hits;
+
+/** How frame vectors are searched (vi_index_options.kind). Numbers are stored in files. */
+typedef enum vi_index_kind {
+    VI_INDEX_AUTO = 0,  /**< exact below 100 000 frame vectors (~28 h of video), IVF-PQ above */
+    VI_INDEX_EXACT = 1, /**< FAISS flat inner product: exact, 1 KiB of RAM per vector */
+    VI_INDEX_HNSW = 2,  /**< FAISS HNSW graph (M 32): approximate, fast to search, slow to build */
+    VI_INDEX_IVFPQ = 3  /**< FAISS IVF + 32-byte product codes: approximate, 40 bytes per vector;
+                             searched exactly until the index holds 10 000 vectors */
+} vi_index_kind;
+
+/** Options for vi_index_create_with and vi_index_open. Initialise with vi_index_options_init. */
+typedef struct vi_index_options {
+    uint32_t struct_size;    /**< set by vi_index_options_init; never by hand */
+    int32_t kind;            /**< a vi_index_kind; 0 = automatic by size. For an existing on-disk
+                                  index 0 keeps its kind; another value switches (rebuilds) */
+    int32_t candidates;      /**< references re-ranked by full comparison per query; 0 = 20 */
+    int32_t frame_neighbors; /**< nearest reference frames looked up per query frame; 0 = 16 */
+    int32_t effort;          /**< HNSW efSearch or IVF nprobe; 0 = 64 / 16 (max 4096) */
+    int32_t read_only;       /**< vi_index_open: 1 = never create or write the files */
+    /* new fields are appended here only */
+} vi_index_options;
+
+/** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
+ *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small.
+ *  Thread safety: any thread. @since 0.2 */
+VI_API vi_status vi_index_options_init(vi_index_options *opts, size_t struct_size);
+#define VI_INDEX_OPTIONS_INIT(o) vi_index_options_init(&(o), sizeof(o))
 
 /** Create an empty index; its model is fixed by the first embedding added.
  *  Thread safety: any thread. @since 0.1 */
 VI_API vi_status vi_index_create(vi_index **out);
 
-/** Release an index. NULL is a no-op. Thread safety: exclusive. */
+/** As vi_index_create, with options (NULL: defaults).
+ *  @return VI_OK, VI_E_INVALID_ARG (an option out of range), VI_E_NOMEM
+ *  Thread safety: any thread. @since 0.2 */
+VI_API vi_status vi_index_create_with(const vi_index_options *opts, vi_index **out);
+
+/**
+ * Open the on-disk index whose manifest is `path`, creating it if it does not exist (unless
+ * opts->read_only). Its frame vectors live in "<path>.vec", memory-mapped read-only; the FAISS
+ * structure is cached in "<path>.faiss" (rebuilt from the vectors when missing or stale).
+ * Each vi_index_add on it appends to "<path>.vec" and then atomically replaces the manifest, so a
+ * crash at any moment leaves the index as it was after the last completed add. Every record is
+ * CRC-checked on open. An existing single-file index (vi_index_save) opens only with read_only.
+ * @param path  manifest file (e.g. "catalogue.vidx")
+ * @param opts  NULL for defaults
+ * @param out   receives the index; vi_index_free() flushes and closes it
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_FORMAT (corrupt, truncated, newer version),
+ *         VI_E_NOMEM, VI_E_INTERNAL (FAISS failed)
+ * Thread safety: any thread. One writer at a time: opening for adding takes an exclusive lock
+ * on "<path>.vec", and a second writer (any process) fails with VI_E_IO; read-only opens take no
+ * lock and see the index as it was when they opened it. @since 0.2
+ */
+VI_API vi_status vi_index_open(const char *path, const vi_index_options *opts, vi_index **out);
+
+/** Write what an on-disk index keeps only in memory (the FAISS structure of an HNSW or IVF-PQ
+ *  index, to "<path>.faiss"; written to a temporary name and renamed). The references themselves
+ *  are already on disk after each add. A no-op for in-memory and read-only indexes.
+ *  @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NOMEM, VI_E_INTERNAL
+ *  Thread safety: exclusive. @since 0.2 */
+VI_API vi_status vi_index_flush(vi_index *index);
+
+/** The vi_index_kind in use now (never VI_INDEX_AUTO; VI_INDEX_EXACT while empty).
+ *  Thread safety: as search. @since 0.2 */
+VI_API int32_t vi_index_kind_used(const vi_index *index);
+
+/** Number of frame vectors (indexed seconds at 1 fps) of all references. Thread safety: as
+ *  search. @since 0.2 */
+VI_API int64_t vi_index_frame_count(const vi_index *index);
+
+/** Release an index (an on-disk one is flushed first, errors ignored: call vi_index_flush to
+ *  see them). NULL is a no-op. Thread safety: exclusive. */
 VI_API void vi_index_free(vi_index *index);
 
 /**
  * Add a reference under `id` (copied; ids need not be unique but should be). The embedding is
  * copied, so it may be freed afterwards.
- * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (embedding of another model), VI_E_NOMEM
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (embedding of another model), VI_E_NOMEM;
+ *         on-disk indexes also VI_E_IO, and VI_E_INVALID_ARG when opened read-only. On failure
+ *         the index is unchanged, with one exception: if FAISS fails (VI_E_INTERNAL, VI_E_NOMEM)
+ *         after an on-disk add was committed, the reference stays and searches compare every
+ *         reference until a later add rebuilds the FAISS structure.
  * Thread safety: exclusive (no concurrent search, add or save). @since 0.1
  */
 VI_API vi_status vi_index_add(vi_index *index, const char *id, const vi_embedding *emb);
@@ -345,16 +422,21 @@ VI_API const char *vi_index_id(const vi_index *index, int32_t i);
  * @param query  embedding of the video to look up (same model as the index)
  * @param k      how many hits at most; k <= 0 means 10
  * @param out    receives the hits; free with vi_hits_free()
- * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (query of another model), VI_E_NOMEM
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (query of another model: the message names both
+ *         model ids), VI_E_NOMEM, VI_E_INTERNAL
  * Thread safety: several threads may search one index at once. @since 0.1
  */
 VI_API vi_status vi_index_search(const vi_index *index, const vi_embedding *query, int32_t k,
                                  vi_hits **out);
 
-/** Write the index to a file (versioned, compressed, CRC-checked; written to a temporary name
- *  and renamed, so a crash leaves the previous file intact). Thread safety: as search. */
+/** Write the index to one self-contained file (versioned, compressed, CRC-checked, float32
+ *  vectors decoded from the index's float16; written to a temporary name and renamed, so a crash
+ *  leaves the previous file intact). Saving an on-disk index to its own manifest path does
+ *  nothing: the manifest is always current. Thread safety: as search. */
 VI_API vi_status vi_index_save(const vi_index *index, const char *path);
-/** Read an index file. @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_FORMAT, VI_E_NOMEM */
+/** Read an index: a file written by vi_index_save (read whole into memory), or the manifest of
+ *  an on-disk index (opened read-only, as vi_index_open with read_only = 1).
+ *  @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_FORMAT, VI_E_NOMEM, VI_E_INTERNAL */
 VI_API vi_status vi_index_load(const char *path, vi_index **out);
 
 /** Release hits. NULL is a no-op. */
@@ -374,9 +456,10 @@ VI_API const vi_match *vi_hits_match(const vi_hits *hits, int32_t i);
 
 /** Trains a DMI head (../shared/docs/dmi.md) on the frozen backbone of a base model. Videos are
  *  decoded once; each becomes `views` copy-style augmented versions (flips, crops, colour and
- *  gamma, blur, noise, borders, greyscale, rotation) whose backbone frame features are kept in
- *  memory (and optionally on disk, see cache_dir), so that epochs only run the small linear
- *  head. Not thread-safe: one thread at a time. */
+ *  gamma, blur, noise, borders, greyscale, rotation; with filter_augment also libavfilter edits)
+ *  whose backbone frame features are kept in memory (and optionally on disk, see cache_dir), so
+ *  that epochs only run the small linear head. Runs can be checkpointed and resumed
+ *  (checkpoint, vi_trainer_load_checkpoint). Not thread-safe: one thread at a time. */
 typedef struct vi_trainer vi_trainer;
 
 /** Options for vi_trainer_create. Initialise with vi_train_options_init(). */
@@ -397,6 +480,26 @@ typedef struct vi_train_options {
     const char *cache_dir;  /**< directory (created if missing) where each video's features are
                                  cached on disk, so that a later trainer with the same model,
                                  options and video skips decoding; copied. NULL: memory only */
+    float exclusivity_weight; /**< weight of the exclusivity D in the loss (0.1; 0 ablates D)
+                                   @since 0.2 */
+    float mi_weight;        /**< weight of the mutual-information term M (0.7; 0 ablates M)
+                                 @since 0.2 */
+    int32_t single_head;    /**< 1: train one linear head (the auxiliary one) with InfoNCE
+                                 alone; the sub-feature heads and fusion stay zero, so the
+                                 embedding is L2norm(a) (an ablation baseline). 0: DMI @since 0.2 */
+    int32_t on_base_head;   /**< 1: train on the output of the base model's head (e.g. a
+                                 PCA-whitening head) as a fixed first layer, folded into the saved
+                                 head; the head starts as the base model (auxiliary head the
+                                 identity, fusion zero). The base model needs a 256-d head.
+                                 @since 0.2 */
+    const char *checkpoint; /**< file written (atomically) after every epoch with the head,
+                                 Adam's state, the epoch count and the generator state, for
+                                 vi_trainer_load_checkpoint; copied. NULL: none @since 0.2 */
+    int32_t filter_augment; /**< 1: every augmented view also gets an edit made by libavfilter
+                                 before the pixel operations: speed or frame-rate change,
+                                 temporal crop, hue, caption band, picture-in-picture over
+                                 generated footage, or a logo (docs/training.md). 0 (default):
+                                 pixel operations only @since 0.2 */
     /* new fields are appended here only */
 } vi_train_options;
 
@@ -466,6 +569,108 @@ VI_API vi_status vi_trainer_run(vi_trainer *trainer, int32_t epochs, vi_train_ep
  * Thread safety: exclusive. @since 0.1
  */
 VI_API vi_status vi_trainer_save(const vi_trainer *trainer, const char *path);
+
+/**
+ * Resume from a checkpoint written by a trainer with `checkpoint` set: restores the head, the
+ * optimiser state, the epoch count and the generator, so that running the remaining epochs gives
+ * the same head, bit for bit, as an uninterrupted run. Call after adding the same videos in the
+ * same order, with the same base model and options.
+ * @return VI_OK; VI_E_IO (unreadable), VI_E_FORMAT (not a checkpoint, or damaged),
+ *         VI_E_INVALID_ARG (written for another run: other model, options or videos), VI_E_NOMEM,
+ *         VI_E_INTERNAL
+ * Thread safety: exclusive. @since 0.2
+ */
+VI_API vi_status vi_trainer_load_checkpoint(vi_trainer *trainer, const char *path);
+
+/** Epochs trained so far, including those restored from a checkpoint. Thread safety:
+ *  exclusive. @since 0.2 */
+VI_API int32_t vi_trainer_epochs_done(const vi_trainer *trainer);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fine-tuning the backbone                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Options for vi_backbone_finetune. Initialise with vi_finetune_options_init(). */
+typedef struct vi_finetune_options {
+    uint32_t struct_size;      /**< set by vi_finetune_options_init; never by hand */
+    uint64_t seed;             /**< seeds the frame sampling and the augmentations (1) */
+    int32_t trainable_blocks;  /**< trainable units counted from the end, 1..19: 1 = the final
+                                    1x1 convolution Conv_1, 2 = + block_16, ... 19 = the whole
+                                    network (7: Conv_1 and block_11..block_16, the default
+                                    model's recipe) */
+    int32_t steps;             /**< optimiser steps (1200) */
+    int32_t batch;             /**< source frames per step, 2..512 (32); each gives two
+                                    independently augmented views */
+    float learning_rate;       /**< AdamW peak learning rate (1e-4); linear warm-up over the
+                                    first 5 % of the steps, then a cosine decay to zero */
+    float weight_decay;        /**< AdamW decoupled weight decay (0) */
+    float temperature;         /**< InfoNCE temperature, 0.01..1 (0.07) */
+    float koleo_weight;        /**< weight of SSCD's KoLeo entropy regulariser (0 = off) */
+    const char *checkpoint_path; /**< NULL: no checkpoints. Otherwise written every
+                                    checkpoint_every steps and at the end (atomically), and a run
+                                    whose checkpoint exists resumes from it; copied */
+    int32_t checkpoint_every;  /**< steps between checkpoints (100) */
+    const char *frame_cache_path; /**< NULL: frames are decoded into memory for this call only.
+                                    Otherwise the decoded frames are kept in this file and reused
+                                    by a later call with the same inputs; copied */
+    int32_t frames_per_video;  /**< frames sampled from each video, spread over its duration
+                                    (120); a still image gives 4 (whole + 3 crops) */
+    /* new fields are appended here only */
+} vi_finetune_options;
+
+/** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
+ *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small.
+ *  Thread safety: any thread. @since 0.2 */
+VI_API vi_status vi_finetune_options_init(vi_finetune_options *opts, size_t struct_size);
+#define VI_FINETUNE_OPTIONS_INIT(o) vi_finetune_options_init(&(o), sizeof(o))
+
+/** Phases reported by vi_finetune_progress_fn. */
+typedef enum vi_finetune_phase {
+    VI_FINETUNE_DECODING = 1,  /**< decoding the inputs into the frame cache (done/total files) */
+    VI_FINETUNE_TRAINING = 2   /**< training (done/total steps) */
+} vi_finetune_phase;
+
+/** What the progress callback receives (borrowed for the call). */
+typedef struct vi_finetune_progress {
+    int32_t phase;     /**< a vi_finetune_phase */
+    int32_t done;      /**< files decoded or steps done so far */
+    int32_t total;     /**< files or steps in all */
+    float loss;        /**< training: loss of the last step */
+    float loss_avg;    /**< training: mean loss since the last checkpoint (or the start) */
+    float accuracy;    /**< training: fraction of views whose nearest view is their positive */
+    double seconds;    /**< wall time since the call started */
+} vi_finetune_progress;
+
+/** Progress callback, called after each decoded file and each step. Return nonzero to stop:
+ *  vi_backbone_finetune then writes a checkpoint (when configured) and fails with
+ *  VI_E_CANCELLED; a later call with the same options resumes. */
+typedef int (*vi_finetune_progress_fn)(void *user, const vi_finetune_progress *progress);
+
+/**
+ * Fine-tune the last blocks of the backbone of `base` contrastively on frames of the given
+ * videos and still images (SSCD-style: two copy-style augmented views per source frame -
+ * crops, flips, colour, blur, noise, borders, rotation, text/logo overlays, picture-in-picture,
+ * blockiness, low resolution - InfoNCE over all views of a batch), and write a model file whose
+ * backbone is the fine-tuned one. The written model is HEADLESS (embeddings are the backbone's
+ * L2-normalised frame features): a head fitted on the old features does not fit the new ones,
+ * so fit or train one afterwards (models/make_default.sh, vi_trainer_*). It keeps the base's
+ * input size and mirror averaging. Inputs that cannot be decoded are skipped with a warning
+ * (vi_log_set). Deterministic given the seed, the options and the inputs, including across an
+ * interruption and resume.
+ * @param base      a loaded model; its backbone is the starting point (not modified)
+ * @param paths     `n_paths` UTF-8 paths of videos or images (borrowed)
+ * @param opts      NULL for defaults
+ * @param progress  may be NULL
+ * @param out_model_path  where to write the model (atomically)
+ * @return VI_OK, VI_E_INVALID_ARG (no paths, nothing decodable, bad option), VI_E_IO,
+ *         VI_E_FORMAT (corrupt checkpoint or frame cache, or one made with other options),
+ *         VI_E_BAD_MODEL, VI_E_NOMEM, VI_E_INTERNAL, VI_E_CANCELLED
+ * Thread safety: any thread; several calls may run at once on one model. @since 0.2
+ */
+VI_API vi_status vi_backbone_finetune(const vi_model *base, const char *const *paths,
+                                      int32_t n_paths, const vi_finetune_options *opts,
+                                      vi_finetune_progress_fn progress, void *user,
+                                      const char *out_model_path);
 
 #ifdef __cplusplus
 }

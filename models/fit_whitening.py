@@ -27,7 +27,8 @@ def main():
     ap.add_argument("--shrink", type=float, default=0.1,
                     help="eigenvalue shrinkage, as a fraction of the mean kept eigenvalue: "
                          "damps the noisiest directions instead of blowing them up")
-    ap.add_argument("--name", default="mnv2-gem-pcaw256")
+    ap.add_argument("--name", default="",
+                    help="model name (default: the backbone's name + '-pcaw' + dim)")
     ap.add_argument("--input-size", type=int, default=0,
                     help="backbone input side to record in the model (0: keep the backbone's); "
                          "must be the size the features were computed at")
@@ -61,12 +62,13 @@ def main():
 
     z = np.zeros
     out = dict((k, v) for k, v in backbone.items())
-    out["name"] = a.name
+    base_name = backbone.get("name", "backbone")
+    out["name"] = a.name or "%s-pcaw%d" % (base_name, a.dim)
     if a.input_size:
         out["input_size"] = a.input_size
-    out["description"] = ("MobileNetV2 (nsfwjs weights) at %dx%d%s, GeM features + PCA-whitening "
+    out["description"] = ("backbone %s at %dx%d%s, GeM features + PCA-whitening "
                           "head fitted without labels on %d frames of development videos (%d -> %d, "
-                          "shrink %g)" % (out["input_size"], out["input_size"],
+                          "shrink %g)" % (base_name, out["input_size"], out["input_size"],
                                           ", averaged with the mirror image" if out.get("mirror_average") else "",
                                           n, d, a.dim, a.shrink))
     T = vifile.Tensor.from_numpy

@@ -15,6 +15,8 @@ debs=${DEBS:-bench/data/debs}
 work=${WORK:-build/default-model}
 size=${INPUT_SIZE:-128}
 mirror=${MIRROR_AVERAGE:-1}
+base=${BACKBONE_MODEL:-models/mobilenet_v2.vimodel} # e.g. a fine-tuned backbone (headless)
+out=${OUT:-models/default.vimodel}
 mkdir -p "$work/views"
 rm -f "$work"/*.vemb
 # The backbone at the input size the default model uses, with features averaged over each frame
@@ -22,7 +24,7 @@ rm -f "$work"/*.vemb
 backbone="$work/backbone-$size.vimodel"
 /usr/bin/python3 -c "
 import sys; sys.path.insert(0, 'models'); import vifile
-m = vifile.read('models/mobilenet_v2.vimodel', 'model'); m['input_size'] = $size
+m = vifile.read('$base', 'model'); m['input_size'] = $size
 m['mirror_average'] = $mirror
 vifile.write('$backbone', 'model', m)"
 /usr/bin/python3 - "$manifest" > "$work/train_sources.txt" <<'PY'
@@ -44,6 +46,6 @@ for photo in "$debs"/opencv-doc/usr/share/doc/opencv-doc/examples/data/*.jpg \
     i=$((i + 1))
     "$build/vinfringe" embed --quiet --model "$backbone" -o "$work/p$i.vemb" "$photo" 2>/dev/null || true
 done
-/usr/bin/python3 models/fit_whitening.py --backbone "$backbone" --out models/default.vimodel \
+/usr/bin/python3 models/fit_whitening.py --backbone "$backbone" --out "$out" \
     --input-size "$size" \
     "$work"/*.vemb

@@ -32,6 +32,9 @@ enum {
     CLI_OPT_MAX_FRAMES = 1u << 6,
     CLI_OPT_THREADS = 1u << 7,
     CLI_OPT_QUIET = 1u << 8,
+    CLI_OPT_KIND = 1u << 9,       /* index build: --kind */
+    CLI_OPT_APPEND = 1u << 10,    /* index build: --append */
+    CLI_OPT_CANDIDATES = 1u << 11, /* search: --candidates */
 };
 /* The options that control embedding, shared by every command that may embed a video. */
 #define CLI_OPTS_EMBED                                                                         \
@@ -49,6 +52,9 @@ typedef struct cli_args {
     int max_frames;     /* --max-frames, 0: no cap */
     int threads;        /* --threads, 0: libtorch's default */
     int quiet;          /* --quiet */
+    int kind;           /* --kind, a vi_index_kind; 0: automatic */
+    int append;         /* --append */
+    int candidates;     /* --candidates, 0: library default */
     int npos;           /* positional arguments */
     char **pos;
 } cli_args;
@@ -69,6 +75,10 @@ typedef struct cli_command {
 /* Parse argv (the words after the subcommand name). Returns -1 when parsing succeeded,
  * otherwise the exit code to return at once (0 after --help, 2 after a usage error). */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out);
+/* A whole-string integer in [lo, hi] / a whole-string finite-or-not double: 0, or -1 if `s` is
+ * not one (the subcommands with their own option tables use these). */
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *s, double *out);
 void cli_args_free(cli_args *args);
 /* Print "vinfringe CMD: message" and a usage hint on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)

@@ -20,8 +20,12 @@ static const opt_spec k_opts[] = {
     {"output", 'o', CLI_OPT_OUTPUT, 1},       {"json", 0, CLI_OPT_JSON, 0},
     {"top", 'k', CLI_OPT_TOP, 1},             {"keyframes", 0, CLI_OPT_KEYFRAMES, 0},
     {"max-frames", 0, CLI_OPT_MAX_FRAMES, 1}, {"threads", 0, CLI_OPT_THREADS, 1},
-    {"quiet", 'q', CLI_OPT_QUIET, 0},
+    {"quiet", 'q', CLI_OPT_QUIET, 0},         {"kind", 0, CLI_OPT_KIND, 1},
+    {"append", 0, CLI_OPT_APPEND, 0},         {"candidates", 0, CLI_OPT_CANDIDATES, 1},
 };
+
+/* --kind names, indexed by vi_index_kind. */
+static const char *const k_kinds[] = {"auto", "exact", "hnsw", "ivfpq"};
 #define N_OPTS (sizeof k_opts / sizeof k_opts[0])
 
 void cli_print_help(const cli_command *cmd, FILE *f) {
@@ -73,6 +77,16 @@ static int set_option(const cli_command *cmd, const opt_spec *o, const char *v, 
     case CLI_OPT_TOP: bad = parse_int(v, 1, &a->top); break;
     case CLI_OPT_MAX_FRAMES: bad = parse_int(v, 1, &a->max_frames); break;
     case CLI_OPT_THREADS: bad = parse_int(v, 1, &a->threads); break;
+    case CLI_OPT_APPEND: a->append = 1; break;
+    case CLI_OPT_CANDIDATES: bad = parse_int(v, 1, &a->candidates); break;
+    case CLI_OPT_KIND:
+        a->kind = -1;
+        for (int i = 0; i < (int)(sizeof k_kinds / sizeof k_kinds[0]); i++)
+            if (strcmp(v, k_kinds[i]) == 0) a->kind = i;
+        if (a->kind < 0)
+            return cli_usage_error(cmd, "bad value '%s' for --kind (expected auto, exact, hnsw "
+                                   "or ivfpq)", v);
+        break;
     default: break;
     }
     if (bad)
@@ -167,4 +181,22 @@ void cli_args_free(cli_args *args) {
     free(args->pos);
     args->pos = NULL;
     args->npos = 0;
+}
+
+int cli_parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
 }

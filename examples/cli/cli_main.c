@@ -9,6 +9,7 @@ static const cli_command *const k_commands[] = {
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
 int cli_train_main(int argc, char **argv); /* cli_train.c: parses its own options */
+int cli_finetune_main(int argc, char **argv); /* cli_finetune.c: likewise */
 
 static void print_usage(FILE *f) {
     fputs("Usage: vinfringe COMMAND [OPTIONS] ARGS...\n\n"
@@ -16,6 +17,7 @@ static void print_usage(FILE *f) {
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-12s %s\n", k_commands[i]->name, k_commands[i]->summary);
     fputs("  train        Train a DMI head on a model's backbone and write a new model.\n", f);
+    fputs("  finetune     Fine-tune the backbone's last blocks; write a headless model.\n", f);
     fputs("  help [CMD]   This help, or the help of CMD\n"
           "\nRun 'vinfringe COMMAND --help' for a command's options; 'vinfringe --version' for\n"
           "the versions. Exit status: 0 ok, 1 error, 2 bad usage.\n", f);
@@ -75,6 +77,10 @@ static int run_help(int argc, char **argv) {
         char help[] = "--help", *h[] = {help};
         return cli_train_main(1, h);
     }
+    if (strcmp(argv[0], "finetune") == 0) {
+        char help[] = "--help", *h[] = {help};
+        return cli_finetune_main(1, h);
+    }
     if (argc == 1 && strcmp(argv[0], "index") == 0)
         cmd = &cli_cmd_index_build; /* `help index`: its only subcommand */
     else if (!(cmd = find_command(argc, argv, &used, &rc)))
@@ -99,6 +105,8 @@ int main(int argc, char **argv) {
         return run_help(argc - 2, argv + 2);
     if (strcmp(argv[1], "train") == 0)
         return cli_train_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "finetune") == 0)
+        return cli_finetune_main(argc - 2, argv + 2);
     if (argv[1][0] == '-')
         return top_usage_error("unknown option '%s'", argv[1]);
     if (!(cmd = find_command(argc - 1, argv + 1, &used, &rc)))

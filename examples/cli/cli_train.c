@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -19,7 +20,8 @@ static const char k_train_help[] =
     "Train a DMI head (six sub-feature heads, an auxiliary head and a fusion layer; see\n"
     "docs/training.md) on the frozen backbone of a model, and write a complete model file.\n"
     "Each video is decoded once; `--views` copy-style augmented versions of it (flip, crop,\n"
-    "colour, blur, noise, borders, greyscale, rotation) are made and their backbone features\n"
+    "colour, blur, noise, borders, greyscale, rotation; with --filters also libavfilter's\n"
+    "edits) are made and their backbone features\n"
     "kept in memory. Videos given as arguments (a directory means every file in it) train\n"
     "self-supervised: two views of the same video are a positive pair. With --groups, labelled\n"
     "groups of near-duplicates are positives of each other. A video that cannot be decoded is\n"
@@ -42,6 +44,22 @@ static const char k_train_help[] =
     "                            constant)\n"
     "      --cache DIR           keep each video's features in DIR, so that a later run with\n"
     "                            the same model and options skips decoding\n"
+    "      --d-weight X          weight of the exclusivity term D (default 0.1; 0 ablates it)\n"
+    "      --m-weight X          weight of the mutual-information term M (default 0.7; 0\n"
+    "                            ablates it)\n"
+    "      --single-head         train one linear head with InfoNCE only (ablation baseline)\n"
+    "      --on-base-head        train on the output of the base model's head (e.g. the\n"
+    "                            default model's PCA whitening) as a fixed first layer, starting\n"
+    "                            from the base model; folded into the saved head\n"
+    "      --filters             also edit each augmented view with libavfilter (speed or\n"
+    "                            frame-rate change, temporal crop, hue, caption band,\n"
+    "                            picture-in-picture, logo) before the pixel operations\n"
+    "      --checkpoint FILE     write FILE after every epoch (head, optimiser, epoch, random\n"
+    "                            state); if FILE exists, resume from it: the run continues to\n"
+    "                            -e epochs in all and ends with the same head as an\n"
+    "                            uninterrupted run\n"
+    "      --save-every N        also write OUT with '-eN' before its extension every N epochs\n"
+    "                            (to pick an epoch on held-out data)\n"
     "      --threads N           threads for libtorch (default: libtorch's)\n"
     "  -q, --quiet               no per-video and per-epoch lines\n"
     "  -h, --help                this help\n"
@@ -53,24 +71,6 @@ static int usage(const char *fmt, const char *word) {
     fprintf(stderr, fmt, word);
     fputs("\nTry 'vinfringe train --help' for more information.\n", stderr);
     return CLI_EXIT_USAGE;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end) return -1;
-    *out = v;
-    return 0;
 }
 
 /* A growing list of (path, group). */
@@ -186,7 +186,18 @@ static int read_groups(const char *file, struct videos *v) {
 struct epoch_ctx {
     int quiet, epochs;
     double t0;
+    long save_every;
+    vi_trainer *trainer;
+    const char *output;
+    int failed;
 };
+
+/* OUT.vimodel -> OUT-eN.vimodel */
+static void epoch_name(const char *output, int epoch, char *buf, size_t size) {
+    const char *dot = strrchr(output, '.'), *slash = strrchr(output, '/');
+    if (!dot || (slash && dot < slash)) dot = output + strlen(output);
+    snprintf(buf, size, "%.*s-e%d%s", (int)(dot - output), output, epoch, dot);
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -201,6 +212,14 @@ static int on_epoch(void *user, int32_t epoch, const vi_train_losses *l) {
                c->epochs, l->total, l->nce, l->exclusivity, l->mutual_info, (int)l->steps,
                now_s() - c->t0);
     fflush(stdout);
+    if (c->save_every > 0 && epoch % c->save_every == 0) {
+        char name[4096];
+        epoch_name(c->output, (int)epoch, name, sizeof name);
+        if (vi_trainer_save(c->trainer, name) != VI_OK) {
+            c->failed = cli_error("%s", vi_last_error());
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -213,12 +232,15 @@ int cli_train_main(int argc, char **argv) {
         {"batch", required_argument, 0, 5},    {"negatives", required_argument, 0, 6},
         {"lr", required_argument, 0, 7},       {"weight-decay", required_argument, 0, 8},
         {"threads", required_argument, 0, 9},  {"lr-step", required_argument, 0, 10},
-        {"cache", required_argument, 0, 11},
+        {"cache", required_argument, 0, 11},  {"d-weight", required_argument, 0, 12},
+        {"m-weight", required_argument, 0, 13}, {"single-head", no_argument, 0, 14},
+        {"on-base-head", no_argument, 0, 15},  {"checkpoint", required_argument, 0, 16},
+        {"save-every", required_argument, 0, 17}, {"filters", no_argument, 0, 18},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     const char *output = NULL, *model_path = NULL, *groups = NULL;
-    long epochs = 100, threads = 0, lv;
+    long epochs = 100, threads = 0, save_every = 0, lv;
     double dv;
     int quiet = 0, c;
     vi_train_options o;
@@ -244,50 +266,65 @@ int cli_train_main(int argc, char **argv) {
             rc = CLI_EXIT_OK;
             break;
         case 'e':
-            if (parse_long(arg, 1, 1000000, &epochs)) rc = usage("bad --epochs '%s'", arg);
+            if (cli_parse_long(arg, 1, 1000000, &epochs)) rc = usage("bad --epochs '%s'", arg);
             break;
         case 1:
-            if (parse_long(arg, 0, 0x7fffffffL, &lv)) rc = usage("bad --seed '%s'", arg);
+            if (cli_parse_long(arg, 0, 0x7fffffffL, &lv)) rc = usage("bad --seed '%s'", arg);
             else o.seed = (uint64_t)lv;
             break;
         case 2:
-            if (parse_long(arg, 1, 16, &lv)) rc = usage("bad --views '%s' (1..16)", arg);
+            if (cli_parse_long(arg, 1, 16, &lv)) rc = usage("bad --views '%s' (1..16)", arg);
             else o.views = (int32_t)lv;
             break;
         case 3:
-            if (parse_double(arg, &dv) || !(dv > 0 && dv <= 60))
+            if (cli_parse_double(arg, &dv) || !(dv > 0 && dv <= 60))
                 rc = usage("bad --fps '%s' (0 < F <= 60)", arg);
             else o.fps = (float)dv;
             break;
         case 4:
-            if (parse_long(arg, 1, 10000, &lv)) rc = usage("bad --max-frames '%s'", arg);
+            if (cli_parse_long(arg, 1, 10000, &lv)) rc = usage("bad --max-frames '%s'", arg);
             else o.max_frames = (int32_t)lv;
             break;
         case 5:
-            if (parse_long(arg, 1, 65536, &lv)) rc = usage("bad --batch '%s'", arg);
+            if (cli_parse_long(arg, 1, 65536, &lv)) rc = usage("bad --batch '%s'", arg);
             else o.batch_pairs = (int32_t)lv;
             break;
         case 6:
-            if (parse_long(arg, 0, 1 << 20, &lv)) rc = usage("bad --negatives '%s'", arg);
+            if (cli_parse_long(arg, 0, 1 << 20, &lv)) rc = usage("bad --negatives '%s'", arg);
             else o.max_negatives = (int32_t)lv;
             break;
         case 7:
-            if (parse_double(arg, &dv) || !(dv > 0 && dv < 10)) rc = usage("bad --lr '%s'", arg);
+            if (cli_parse_double(arg, &dv) || !(dv > 0 && dv < 10)) rc = usage("bad --lr '%s'", arg);
             else o.learning_rate = (float)dv;
             break;
         case 8:
-            if (parse_double(arg, &dv) || !(dv >= 0 && dv < 1))
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv < 1))
                 rc = usage("bad --weight-decay '%s'", arg);
             else o.weight_decay = (float)dv;
             break;
         case 9:
-            if (parse_long(arg, 0, 256, &threads)) rc = usage("bad --threads '%s'", arg);
+            if (cli_parse_long(arg, 0, 256, &threads)) rc = usage("bad --threads '%s'", arg);
             break;
         case 10:
-            if (parse_long(arg, 0, 1000000, &lv)) rc = usage("bad --lr-step '%s'", arg);
+            if (cli_parse_long(arg, 0, 1000000, &lv)) rc = usage("bad --lr-step '%s'", arg);
             else o.lr_step_epochs = (int32_t)lv;
             break;
         case 11: o.cache_dir = arg; break;
+        case 12:
+        case 13:
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 100))
+                rc = usage(c == 12 ? "bad --d-weight '%s' (0..100)"
+                                   : "bad --m-weight '%s' (0..100)", arg);
+            else if (c == 12) o.exclusivity_weight = (float)dv;
+            else o.mi_weight = (float)dv;
+            break;
+        case 14: o.single_head = 1; break;
+        case 15: o.on_base_head = 1; break;
+        case 16: o.checkpoint = arg; break;
+        case 18: o.filter_augment = 1; break;
+        case 17:
+            if (cli_parse_long(arg, 1, 1000000, &save_every)) rc = usage("bad --save-every '%s'", arg);
+            break;
         case ':': rc = usage("option '%s' needs a value", av[optind - 1]); break;
         default: rc = usage("unknown option '%s'", av[optind - 1]); break;
         }
@@ -320,9 +357,20 @@ int cli_train_main(int argc, char **argv) {
     if (rc < 0 && !quiet)
         printf("features: %d videos (%d skipped) in %.1f s\n", (int)vi_trainer_video_count(t),
                skipped, now_s() - t0);
-    struct epoch_ctx ctx = {quiet, (int)epochs, now_s()};
-    if (rc < 0 && (st = vi_trainer_run(t, (int32_t)epochs, on_epoch, &ctx)) != VI_OK)
-        rc = cli_lib_error(st);
+    struct epoch_ctx ctx = {quiet, (int)epochs, now_s(), save_every, t, output, 0};
+    int32_t done = 0;
+    if (rc < 0 && o.checkpoint && access(o.checkpoint, F_OK) == 0) {
+        if ((st = vi_trainer_load_checkpoint(t, o.checkpoint)) != VI_OK) {
+            rc = cli_lib_error(st);
+        } else {
+            done = vi_trainer_epochs_done(t);
+            if (!quiet)
+                printf("resuming from %s after epoch %d\n", o.checkpoint, (int)done);
+        }
+    }
+    if (rc < 0 && done < epochs &&
+        (st = vi_trainer_run(t, (int32_t)(epochs - done), on_epoch, &ctx)) != VI_OK)
+        rc = ctx.failed ? CLI_EXIT_ERROR : cli_lib_error(st);
     if (rc < 0 && (st = vi_trainer_save(t, output)) != VI_OK) rc = cli_lib_error(st);
     if (rc < 0) {
         if (!quiet) printf("wrote %s (%.1f s in all)\n", output, now_s() - t0);

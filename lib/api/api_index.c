@@ -1,26 +1,58 @@
 /* vi_index_* and vi_hits_*: argument checks around lib/index. */
+#include <string.h>
+
 #include "../index/index.h"
 
 #define MAX_INDEX_FILE ((size_t)1 << 36)
 
-vi_status vi_index_create(vi_index **out) {
+vi_status vi_index_options_init(vi_index_options *opts, size_t struct_size) {
     vi__clear_error();
-    if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_index_create: out is NULL");
-    *out = vi__calloc(1, sizeof **out);
+    vi_index_options d;
+    memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
+    d.kind = VI_INDEX_AUTO;
+    d.candidates = VI__INDEX_DEFAULT_CANDIDATES;
+    d.frame_neighbors = VI__INDEX_DEFAULT_NEIGHBORS;
+    return vi__options_init(opts, struct_size, &d, sizeof d, "vi_index_options_init");
+}
+
+vi_status vi_index_create_with(const vi_index_options *opts, vi_index **out) {
+    vi__clear_error();
+    if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_index_create_with: out is NULL");
+    *out = NULL;
+    vi_index_options o;
+    vi_status st = vi__index_resolve_options(opts, &o);
+    if (st != VI_OK) return st;
+    *out = vi__index_new(&o);
     return *out ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
 }
 
-void vi_index_free(vi_index *x) {
-    if (!x) return;
-    for (int32_t i = 0; i < x->n; i++) {
-        vi__free(x->ids[i]);
-        vi_embedding_free(x->refs[i]);
-    }
-    vi__free(x->ids);
-    vi__free(x->refs);
-    vi__free(x->model_id);
-    vi__free(x);
+vi_status vi_index_create(vi_index **out) {
+    vi__clear_error();
+    if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_index_create: out is NULL");
+    return vi_index_create_with(NULL, out);
 }
+
+vi_status vi_index_open(const char *path, const vi_index_options *opts, vi_index **out) {
+    vi__clear_error();
+    if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_index_open: out is NULL");
+    *out = NULL;
+    if (!path || !*path) return vi__fail(VI_E_INVALID_ARG, "vi_index_open: path is NULL or empty");
+    vi_index_options o;
+    vi_status st = vi__index_resolve_options(opts, &o);
+    if (st != VI_OK) return st;
+    st = vi__index_open(path, &o, out);
+    if (st != VI_OK && !strstr(vi_last_error(), path)) vi__error_prefix("opening index %s", path);
+    return st;
+}
+
+vi_status vi_index_flush(vi_index *x) {
+    vi__clear_error();
+    if (!x) return vi__fail(VI_E_INVALID_ARG, "vi_index_flush: index is NULL");
+    return vi__index_flush(x);
+}
+
+void vi_index_free(vi_index *x) { vi__index_free(x); }
 
 vi_status vi_index_add(vi_index *x, const char *id, const vi_embedding *e) {
     vi__clear_error();
@@ -30,6 +62,16 @@ vi_status vi_index_add(vi_index *x, const char *id, const vi_embedding *e) {
 }
 
 int32_t vi_index_size(const vi_index *x) { return x ? x->n : 0; }
+int64_t vi_index_frame_count(const vi_index *x) { return x ? x->total : 0; }
+
+int32_t vi_index_kind_used(const vi_index *x) {
+    if (!x || !x->faiss) return VI_INDEX_EXACT;
+    switch (vi__faiss_kind(x->faiss)) {
+    case VI__FAISS_HNSW: return VI_INDEX_HNSW;
+    case VI__FAISS_IVFPQ: return VI_INDEX_IVFPQ;
+    default: return VI_INDEX_EXACT;
+    }
+}
 
 const char *vi_index_id(const vi_index *x, int32_t i) {
     return (x && i >= 0 && i < x->n) ? x->ids[i] : NULL;
@@ -46,6 +88,7 @@ vi_status vi_index_search(const vi_index *x, const vi_embedding *q, int32_t k, v
 vi_status vi_index_save(const vi_index *x, const char *path) {
     vi__clear_error();
     if (!x || !path) return vi__fail(VI_E_INVALID_ARG, "vi_index_save: NULL argument");
+    if (x->path && strcmp(x->path, path) == 0) return VI_OK; /* its manifest is current */
     uint8_t *buf;
     size_t n;
     vi_status st = vi__index_encode(x, &buf, &n);
@@ -60,13 +103,11 @@ vi_status vi_index_load(const char *path, vi_index **out) {
     if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_index_load: out is NULL");
     *out = NULL;
     if (!path) return vi__fail(VI_E_INVALID_ARG, "vi_index_load: path is NULL");
-    uint8_t *buf;
-    size_t n;
-    vi_status st = vi__read_file(path, &buf, &n, MAX_INDEX_FILE);
-    if (st != VI_OK) return st;
-    st = vi__index_decode(buf, n, out);
-    vi__free(buf);
-    if (st != VI_OK) vi__error_prefix("reading index %s", path);
+    vi_index_options o;
+    vi_status st = vi__index_resolve_options(NULL, &o);
+    o.read_only = 1;
+    if (st == VI_OK) st = vi__index_open(path, &o, out);
+    if (st != VI_OK && !strstr(vi_last_error(), path)) vi__error_prefix("reading index %s", path);
     return st;
 }
 

@@ -21,6 +21,8 @@ vi_status vi_train_options_init(vi_train_options *opts, size_t struct_size) {
     d.learning_rate = 1e-4f;
     d.weight_decay = 5e-4f;
     d.lr_step_epochs = 0;
+    d.exclusivity_weight = 0.1f;
+    d.mi_weight = 0.7f;
     return vi__options_init(opts, struct_size, &d, sizeof d, "vi_train_options_init");
 }
 
@@ -50,6 +52,16 @@ static vi_status read_options(const vi_train_options *in, vi_train_options *o) {
                         (double)o->weight_decay);
     if (o->lr_step_epochs < 0)
         return vi__fail(VI_E_INVALID_ARG, "lr_step_epochs %d is negative", o->lr_step_epochs);
+    if (!(o->exclusivity_weight >= 0 && o->exclusivity_weight <= 100) ||
+        !(o->mi_weight >= 0 && o->mi_weight <= 100))
+        return vi__fail(VI_E_INVALID_ARG, "loss weights D %g, M %g are out of range [0, 100]",
+                        (double)o->exclusivity_weight, (double)o->mi_weight);
+    if (o->single_head != 0 && o->single_head != 1)
+        return vi__fail(VI_E_INVALID_ARG, "single_head %d is not 0 or 1", o->single_head);
+    if (o->filter_augment != 0 && o->filter_augment != 1)
+        return vi__fail(VI_E_INVALID_ARG, "filter_augment %d is not 0 or 1", o->filter_augment);
+    if (o->on_base_head != 0 && o->on_base_head != 1)
+        return vi__fail(VI_E_INVALID_ARG, "on_base_head %d is not 0 or 1", o->on_base_head);
     return VI_OK;
 }
 
@@ -63,8 +75,8 @@ vi_status vi_trainer_create(const vi_model *base, const vi_train_options *opts, 
     if (st != VI_OK) return st;
     vi_trainer *t = vi__calloc(1, sizeof *t);
     if (!t) return vi__fail(VI_E_NOMEM, "out of memory");
-    st = vi__trainer_create(base->net, base->head.in_dim, base->input_size, base->bytes,
-                            base->n_bytes, &o, &t->impl);
+    st = vi__trainer_create(base->net, base->head.in_dim, base->input_size, &base->head,
+                            base->bytes, base->n_bytes, &o, &t->impl);
     if (st != VI_OK) {
         vi__free(t);
         return st;
@@ -89,6 +101,8 @@ vi_status vi_trainer_add_video(vi_trainer *t, const char *path, int32_t group) {
     vi_status st = vi__trainer_add_video(t->impl, path, group);
     if (st != VI_OK && !strstr(vi_last_error(), path))
         vi__error_prefix("training on %s", path);
+    if (st != VI_OK && st != VI_E_INVALID_ARG && st != VI_E_NOMEM)
+        vi__log(VI_LOG_WARN, "training: skipping %s: %s", path, vi_last_error());
     return st;
 }
 
@@ -110,4 +124,18 @@ vi_status vi_trainer_save(const vi_trainer *t, const char *path) {
     vi_status st = vi__trainer_save(t->impl, path);
     if (st != VI_OK && !strstr(vi_last_error(), path)) vi__error_prefix("saving %s", path);
     return st;
+}
+
+vi_status vi_trainer_load_checkpoint(vi_trainer *t, const char *path) {
+    vi__clear_error();
+    if (!t || !path)
+        return vi__fail(VI_E_INVALID_ARG, "vi_trainer_load_checkpoint: trainer or path is NULL");
+    vi_status st = vi__trainer_load_checkpoint(t->impl, path);
+    if (st != VI_OK && !strstr(vi_last_error(), path))
+        vi__error_prefix("loading the checkpoint %s", path);
+    return st;
+}
+
+int32_t vi_trainer_epochs_done(const vi_trainer *t) {
+    return t ? vi__trainer_epochs_done(t->impl) : 0;
 }

@@ -250,7 +250,11 @@ void vi__align_graph_free(struct vi_align_graph *g) {
     vi__free(g->row_start);
     vi__free(g->row_best);
     vi__free(g->col_best);
+    vi__free(g->row_bg);
+    vi__free(g->col_bg);
     g->nodes = NULL;
+    g->row_bg = NULL;
+    g->col_bg = NULL;
     g->row_start = NULL;
     g->row_best = NULL;
     g->col_best = NULL;
@@ -300,7 +304,13 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
     struct vi_align_node *nodes = NULL;
     g->row_best = vi__mallocarray((size_t)nq, sizeof *g->row_best);
     g->col_best = vi__mallocarray((size_t)nr, sizeof *g->col_best);
-    if (!g->row_best || !g->col_best) goto done;
+    g->row_bg = vi__mallocarray(2 * (size_t)nq, sizeof *g->row_bg);
+    g->col_bg = vi__mallocarray(2 * (size_t)nr, sizeof *g->col_bg);
+    if (!g->row_best || !g->col_best || !g->row_bg || !g->col_bg) goto done;
+    for (int32_t i = 0; i < nq; i++) {
+        g->row_bg[2 * i] = 0.0f;
+        g->row_bg[2 * i + 1] = 0.0f; /* inverse scale 0: an invalid row never matches */
+    }
     for (int32_t j = 0; j < nr; j++) g->col_best[j] = NAN;
     if (!invq || !invr || !colbg || !colinv || !collc || !coltop || !buf || !scratch || !rows ||
         !rowtop)
@@ -329,11 +339,21 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
         colbg[j] = background(scratch, m, global, VI_ALIGN_PRIOR_COUNT);
         colinv[j] = 1.0f / colbg[j].scale;
         collc[j] = colbg[j].loc * colinv[j];
+        g->col_bg[2 * j] = colbg[j].loc;
+        g->col_bg[2 * j + 1] = colinv[j];
     }
 
     /* Pass 2: every query row; keep the row's and the columns' best candidates. */
     const float abs_loc = par->abs_loc;
     const float abs_inv = par->abs_scale > 0.0f ? 1.0f / par->abs_scale : 0.0f;
+    g->abs_loc = abs_loc;
+    g->abs_inv = abs_inv;
+    const double n_cells = (double)nq * (double)nr;
+    g->z_shift = n_cells > VI_ALIGN_Z_SIZE_REF
+                     ? (float)(VI_ALIGN_Z_SIZE_GAIN * (sqrt(2.0 * log(n_cells)) -
+                                                       sqrt(2.0 * log(VI_ALIGN_Z_SIZE_REF))))
+                     : 0.0f;
+    const float z_shift = g->z_shift;
     size_t n_nodes = 0, cap_nodes = (size_t)nq * VI_ALIGN_TOPK + 16;
     nodes = vi__mallocarray(cap_nodes, sizeof *nodes);
     if (!nodes) goto done;
@@ -363,10 +383,13 @@ vi_status vi__align_graph_build(const float *qf, int32_t nq, const float *rf, in
             /* z >= Z_NODE  <=>  s * (ri + ci_j) >= 2 Z_NODE + loc * ri + cl_j * ci_j: with the
              * column terms precomputed, the common case (far below) is one multiply-add. */
             const float rinv = 1.0f / rb.scale, rl = rb.loc * rinv;
+            g->row_bg[2 * (i0 + a)] = rb.loc;
+            g->row_bg[2 * (i0 + a) + 1] = rinv;
             for (int32_t j = 0; j < nr; j++) {
                 float z = 0.5f * (s[j] * (rinv + colinv[j]) - rl - collc[j]);
                 const float za = (s[j] - abs_loc) * abs_inv;
                 if (za > z) z = za;
+                z -= z_shift;
                 if (!(z >= VI_ALIGN_Z_NODE)) continue; /* also skips NaN */
                 topk_push(rt, z, s[j], j);
                 topk_push(&coltop[j], z, s[j], i0 + a);

@@ -63,14 +63,27 @@ static double frame_interval(const double *t, int32_t n, int32_t i, double durat
     return d;
 }
 
+/* A segment's ends from its first and last matched frame. A frame samples one instant: the copy
+ * began somewhere between the previous sampled frame and the first matched one, and ended between
+ * the last matched frame and the next one, so each end is put half-way (the estimate with the
+ * least expected error); at a video's ends, the video's own ends. */
+static double seg_start(const double *t, int32_t i) {
+    return i > 0 ? 0.5 * (t[i - 1] + t[i]) : t[0];
+}
+
+static double seg_end(const double *t, int32_t n, int32_t i, double duration, double typ) {
+    if (i + 1 < n) return 0.5 * (t[i] + t[i + 1]);
+    return t[i] + frame_interval(t, n, i, duration, typ);
+}
+
 static int seg_cmp(const void *a, const void *b) {
     const vi_segment *x = a, *y = b;
     if (x->query_start != y->query_start) return x->query_start < y->query_start ? -1 : 1;
     return (x->ref_start > y->ref_start) - (x->ref_start < y->ref_start);
 }
 
-static float calibrate(float x) {
-    const float s = 1.0f / (1.0f + expf(-VI_SCORE_SLOPE * (x - VI_SCORE_MID)));
+static float calibrate(const struct vi_align_params *par, float x) {
+    const float s = 1.0f / (1.0f + expf(-par->score_slope * (x - par->score_mid)));
     return isfinite(s) ? s : 0.0f;
 }
 
@@ -111,8 +124,27 @@ vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embed
                                                   : vi__align_tn(&g, segs, VI_ALIGN_MAX_SEGMENTS);
             if (n_seg < 0) st = vi__fail(VI_E_NOMEM, "compare: out of memory aligning");
         }
-        if (st == VI_OK && n_seg == 0 && vcos >= par->whole_cos && vi__align_whole(&g, segs))
+        /* Segments far weaker than the best one are chance paths beside a real copy. */
+        float top_z = -INFINITY;
+        for (int32_t k = 0; k < n_seg; k++)
+            if (segs[k].mean_z > top_z) top_z = segs[k].mean_z;
+        int32_t kept = 0;
+        for (int32_t k = 0; k < n_seg; k++)
+            if (segs[k].mean_z >= (float)VI_ALIGN_SEG_REL * top_z) segs[kept++] = segs[k];
+        n_seg = kept;
+        for (int32_t k = 0; k < n_seg; k++) segs[k].has_times = 0;
+        const int32_t n_found = n_seg;
+        for (int32_t k = 0; st == VI_OK && par->refine && k < n_found; k++) {
+            struct vi_align_seg *extra = n_seg < VI_ALIGN_MAX_SEGMENTS ? &segs[n_seg] : NULL;
+            const int rc = vi__align_refine(&g, q->frames, r->frames, q->dim, q->duration,
+                                            r->duration, &segs[k], extra);
+            if (rc < 0) st = vi__fail(VI_E_NOMEM, "compare: out of memory refining a segment");
+            if (rc == 2) n_seg++;
+        }
+        if (st == VI_OK && n_seg == 0 && vcos >= par->whole_cos && vi__align_whole(&g, segs)) {
+            segs[0].has_times = 0;
             whole = 1;
+        }
         if (st != VI_OK) {
             vi__align_graph_free(&g);
             vi__free(tq);
@@ -135,19 +167,28 @@ vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embed
     for (int32_t k = 0; k < n_seg; k++) {
         const struct vi_align_seg *s = &segs[k];
         vi_segment *o = &m->segments[k];
-        o->query_start = tq[s->q0];
-        o->query_end = tq[s->q1] + frame_interval(tq, q->n_frames, s->q1, q->duration, g.iq);
-        o->ref_start = tr[s->r0];
-        o->ref_end = tr[s->r1] + frame_interval(tr, r->n_frames, s->r1, r->duration, g.ir);
+        if (s->has_times) {
+            o->query_start = s->t[0];
+            o->query_end = s->t[1];
+            o->ref_start = s->t[2];
+            o->ref_end = s->t[3];
+        } else {
+            o->query_start = seg_start(tq, s->q0);
+            o->query_end = seg_end(tq, q->n_frames, s->q1, q->duration, g.iq);
+            o->ref_start = seg_start(tr, s->r0);
+            o->ref_end = seg_end(tr, r->n_frames, s->r1, r->duration, g.ir);
+        }
         o->score = s->mean_sim > 1.0f ? 1.0f : (s->mean_sim < -1.0f ? -1.0f : s->mean_sim);
         const double qlen = o->query_end - o->query_start;
-        if (k == 0) /* segs[0] is the heaviest */
-            m->speed_ratio = qlen > 0.0 ? (float)((o->ref_end - o->ref_start) / qlen) : 0.0f;
-        const float e = o->score * (float)(qlen / (qlen + VI_SCORE_HALF_LEN_S));
+        if (k == 0) /* segs[0] is the heaviest; a refined one knows its line's speed */
+            m->speed_ratio = s->has_times ? (float)s->speed
+                             : qlen > 0.0 ? (float)((o->ref_end - o->ref_start) / qlen)
+                                          : 0.0f;
+        const float e = o->score * (float)(qlen / (qlen + par->score_half_len));
         if (e > evidence && !whole) evidence = e;
     }
     if (n_seg > 1) qsort(m->segments, (size_t)n_seg, sizeof *m->segments, seg_cmp);
-    m->score = calibrate(evidence);
+    m->score = calibrate(par, evidence);
     vi__align_graph_free(&g);
     vi__free(tq);
     vi__free(tr);

@@ -1,5 +1,5 @@
-/* Index files (.vidx): the container with the ids, and every reference's vectors and times
- * concatenated in insertion order. */
+/* Single-file indexes (.vidx format 1, vi_index_save / vi_index_load): the container with the
+ * ids, and every reference's vectors (float32) and times concatenated in insertion order. */
 #include <math.h>
 #include <string.h>
 
@@ -9,18 +9,15 @@
 vi_status vi__index_encode(const struct vi_index *x, uint8_t **out, size_t *n) {
     *out = NULL;
     *n = 0;
-    int64_t total = 0, ids_len = 0;
-    for (int32_t i = 0; i < x->n; i++) {
-        total += x->refs[i]->n_frames;
-        ids_len += (int64_t)strlen(x->ids[i]);
-    }
-    const size_t dim = (size_t)x->dim;
+    int64_t ids_len = 0;
+    for (int32_t i = 0; i < x->n; i++) ids_len += (int64_t)strlen(x->ids[i]);
+    const size_t dim = (size_t)x->dim, total = (size_t)x->total;
     int64_t *counts = vi__calloc((size_t)x->n + 1, sizeof(int64_t));
     int64_t *id_lengths = vi__calloc((size_t)x->n + 1, sizeof(int64_t));
     int64_t *durations = vi__calloc((size_t)x->n + 1, sizeof(int64_t));
     float *videos = vi__calloc((size_t)x->n * dim + 1, sizeof(float));
-    float *frames = vi__calloc((size_t)total * dim + 1, sizeof(float));
-    int64_t *pts = vi__calloc((size_t)total + 1, sizeof(int64_t));
+    float *frames = vi__calloc(total * dim + 1, sizeof(float));
+    int64_t *pts = vi__calloc(total + 1, sizeof(int64_t));
     char *ids = vi__calloc((size_t)ids_len + 1, 1);
     vi__docw *w = vi__docw_create();
     vi_status st = VI_OK;
@@ -29,10 +26,12 @@ vi_status vi__index_encode(const struct vi_index *x, uint8_t **out, size_t *n) {
         st = vi__fail(VI_E_NOMEM, "out of memory while saving the index");
     } else {
         size_t f = 0, c = 0;
-        for (int32_t i = 0; i < x->n; i++) {
-            const struct vi_embedding *e = x->refs[i];
+        for (int32_t i = 0; st == VI_OK && i < x->n; i++) {
+            struct vi_embedding *e = NULL;
+            st = vi__index_ref_embedding(x, i, &e);
+            if (st != VI_OK) break;
             counts[i] = e->n_frames;
-            durations[i] = (int64_t)llround(e->duration * 1e6);
+            durations[i] = x->duration_us[i];
             id_lengths[i] = (int64_t)strlen(x->ids[i]);
             memcpy(ids + c, x->ids[i], (size_t)id_lengths[i]);
             c += (size_t)id_lengths[i];
@@ -40,22 +39,28 @@ vi_status vi__index_encode(const struct vi_index *x, uint8_t **out, size_t *n) {
             memcpy(frames + f * dim, e->frames, (size_t)e->n_frames * dim * sizeof(float));
             memcpy(pts + f, e->pts_us, (size_t)e->n_frames * sizeof(int64_t));
             f += (size_t)e->n_frames;
+            vi_embedding_free(e);
         }
-        vi__docw_str(w, "kind", "vinfringe-index");
-        vi__docw_str(w, "model_id", x->model_id ? x->model_id : "");
-        vi__docw_i64(w, "dim", x->dim);
-        vi__docw_i64(w, "count", x->n);
-        vi__docw_str(w, "ids", ids);
-        const vi__tensor t[] = {
-            {"id_lengths", VI__DT_I64, 1, {x->n}, 0, 0, id_lengths, 0},
-            {"frame_counts", VI__DT_I64, 1, {x->n}, 0, 0, counts, 0},
-            {"durations_us", VI__DT_I64, 1, {x->n}, 0, 0, durations, 0},
-            {"videos", VI__DT_F32, 2, {x->n, x->dim}, 0, 0, videos, 0},
-            {"frames", VI__DT_F32, 2, {total, x->dim}, 0, 0, frames, 0},
-            {"pts_us", VI__DT_I64, 1, {total}, 0, 0, pts, 0},
-        };
-        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) vi__docw_tensor(w, &t[i]);
-        st = vi__docw_finish(w, VI__MAGIC_INDEX, out, n);
+        if (st != VI_OK) {
+            vi__docw_free(w);
+        } else {
+            vi__docw_str(w, "kind", "vinfringe-index");
+            vi__docw_str(w, "model_id", x->model_id ? x->model_id : "");
+            vi__docw_i64(w, "dim", x->dim);
+            vi__docw_i64(w, "count", x->n);
+            vi__docw_i64(w, "search_kind", x->opts.kind);
+            vi__docw_str(w, "ids", ids);
+            const vi__tensor t[] = {
+                {"id_lengths", VI__DT_I64, 1, {x->n}, 0, 0, id_lengths, 0},
+                {"frame_counts", VI__DT_I64, 1, {x->n}, 0, 0, counts, 0},
+                {"durations_us", VI__DT_I64, 1, {x->n}, 0, 0, durations, 0},
+                {"videos", VI__DT_F32, 2, {x->n, x->dim}, 0, 0, videos, 0},
+                {"frames", VI__DT_F32, 2, {x->total, x->dim}, 0, 0, frames, 0},
+                {"pts_us", VI__DT_I64, 1, {x->total}, 0, 0, pts, 0},
+            };
+            for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) vi__docw_tensor(w, &t[i]);
+            st = vi__docw_finish(w, VI__MAGIC_INDEX, out, n);
+        }
     }
     vi__free(counts);
     vi__free(id_lengths);
@@ -80,6 +85,9 @@ static vi_status decode_doc(const vi__doc *doc, struct vi_index *x) {
     int64_t dim = 0, count = 0;
     const char *kind = vi__doc_str(doc, "kind"), *model_id = vi__doc_str(doc, "model_id");
     const char *ids = vi__doc_str(doc, "ids");
+    if (kind && strcmp(kind, "vinfringe-index-manifest") == 0)
+        return vi__fail(VI_E_FORMAT, "this is the manifest of an on-disk index: open it with "
+                        "vi_index_open or vi_index_load");
     if (!kind || strcmp(kind, "vinfringe-index") != 0 || !model_id || !ids ||
         !vi__doc_i64(doc, "dim", &dim) || !vi__doc_i64(doc, "count", &count) || dim < 0 ||
         dim > 65536 || count < 0 || count > INT32_MAX || (count > 0 && dim == 0))
@@ -100,18 +108,21 @@ static vi_status decode_doc(const vi__doc *doc, struct vi_index *x) {
         int64_t nf, nl;
         memcpy(&nf, (const uint8_t *)counts->data + 8 * i, 8);
         memcpy(&nl, (const uint8_t *)lens->data + 8 * i, 8);
-        if (nf < 1 || nf > total || nl < 0 || nl > (int64_t)strlen(ids))
+        if (nf < 1 || nf > total || nf > INT32_MAX || nl < 0 || nl > (int64_t)strlen(ids))
             return vi__fail(VI_E_FORMAT, "index entry %lld has bad lengths", (long long)i);
         sum_frames += nf;
         sum_ids += nl;
     }
     if (sum_frames != total || sum_ids != (int64_t)strlen(ids))
         return vi__fail(VI_E_FORMAT, "index lengths do not add up");
-    if (count > 0) x->model_id = vi__strdup(model_id);
-    x->dim = (int32_t)dim;
+    int64_t search_kind;
+    if (x->opts.kind == VI_INDEX_AUTO && vi__doc_i64(doc, "search_kind", &search_kind) &&
+        search_kind > VI_INDEX_AUTO && search_kind <= VI_INDEX_IVFPQ)
+        x->opts.kind = (int32_t)search_kind;
     const float *vsrc = videos->data, *fsrc = frames->data;
     const int64_t *psrc = pts->data;
     const char *id = ids;
+    x->defer_sync = 1;
     /* tensor data may be unaligned: copy with memcpy only */
     for (int64_t i = 0; i < count; i++) {
         int64_t nf, nl, dus;
@@ -132,29 +143,37 @@ static vi_status decode_doc(const vi__doc *doc, struct vi_index *x) {
         memcpy(e->video, (const uint8_t *)vsrc + (size_t)i * dim * 4, (size_t)dim * 4);
         memcpy(e->frames, fsrc, (size_t)nf * dim * 4);
         memcpy(e->pts_us, psrc, (size_t)nf * 8);
-        fsrc = (const float *)((const uint8_t *)fsrc + (size_t)nf * dim * 4);
-        psrc = (const int64_t *)((const uint8_t *)psrc + (size_t)nf * 8);
+        fsrc = (const float *)(const void *)((const uint8_t *)fsrc + (size_t)nf * dim * 4);
+        psrc = (const int64_t *)(const void *)((const uint8_t *)psrc + (size_t)nf * 8);
         e->duration = (double)dus / 1e6;
         st = vi__index_add(x, idc, e);
         vi__free(idc);
         vi_embedding_free(e);
         if (st != VI_OK) return st;
     }
-    return VI_OK;
+    x->defer_sync = 0;
+    return vi__index_sync_faiss(x);
 }
 
-vi_status vi__index_decode(const uint8_t *buf, size_t n, struct vi_index **out) {
+vi_status vi__index_decode_with(const uint8_t *buf, size_t n, const vi_index_options *resolved,
+                                struct vi_index **out) {
     *out = NULL;
     vi__doc *doc;
     vi_status st = vi__doc_parse(buf, n, VI__MAGIC_INDEX, VI_E_FORMAT, &doc);
     if (st != VI_OK) return st;
-    struct vi_index *x = vi__calloc(1, sizeof *x);
+    struct vi_index *x = vi__index_new(resolved);
     st = x ? decode_doc(doc, x) : vi__fail(VI_E_NOMEM, "out of memory");
     vi__doc_free(doc);
     if (st != VI_OK) {
-        vi_index_free(x);
+        vi__index_free(x);
         return st;
     }
     *out = x;
     return VI_OK;
+}
+
+vi_status vi__index_decode(const uint8_t *buf, size_t n, struct vi_index **out) {
+    vi_index_options o;
+    vi_status st = vi__index_resolve_options(NULL, &o);
+    return st == VI_OK ? vi__index_decode_with(buf, n, &o, out) : st;
 }

@@ -14,6 +14,8 @@
  *   expected, which we do not reproduce. Only the auxiliary head receives gradients from M;
  * - D and M are each taken on the pair batch (the 2B anchors and positives) and on the negative
  *   batch; total = sum NCE + 0.5 * [(0.7 M - 0.1 D)_pairs + (0.7 M - 0.1 D)_negatives].
+ *   vi__dmi_set_loss changes the weights 0.1 and 0.7 (ablations) or makes the total NCE(a^)
+ *   alone (a single linear head). Adam's state can be read and restored (checkpoints).
  *
  * No C++ exception leaves this file: every extern "C" entry point catches them all. */
 
@@ -95,6 +97,8 @@ void exclusivity_and_mi(const Encoded &e, at::Tensor *D, at::Tensor *Mi) {
 
 struct vi__dmi {
     int64_t in_dim = 0, out_dim = 0;
+    double w_d = kWeightD, w_m = kWeightM; /* loss switches (vi__dmi_set_loss) */
+    bool single = false;
     std::vector<at::Tensor> W, b; /* VI__DMI_LAYERS each */
     std::unique_ptr<torch::optim::Adam> opt;
 
@@ -173,8 +177,9 @@ vi_status eval_impl(vi__dmi *m, const float *anchor, const float *pos, int32_t B
     terms->m_pair = m_pair.item<double>();
     terms->d_neg = d_neg.item<double>();
     terms->m_neg = m_neg.item<double>();
-    at::Tensor total = nce_sum + kWeightReg * ((kWeightM * m_pair - kWeightD * d_pair) +
-                                               (kWeightM * m_neg - kWeightD * d_neg));
+    at::Tensor total = m->single ? t_aux
+                                 : nce_sum + kWeightReg * ((m->w_m * m_pair - m->w_d * d_pair) +
+                                                           (m->w_m * m_neg - m->w_d * d_neg));
     terms->total = total.item<double>();
     if (!std::isfinite(terms->total)) throw std::runtime_error("the loss is not finite");
     if (grad == VI__DMI_GRAD_NONE) return VI_OK;
@@ -283,6 +288,59 @@ vi_status vi__dmi_eval(vi__dmi *m, const float *anchor, const float *pos, int32_
     return guarded("DMI losses", [&]() -> vi_status {
         if (grad < VI__DMI_GRAD_NONE || grad > VI__DMI_GRAD_D) throw ArgError("bad grad mode");
         return eval_impl(m, anchor, pos, B, neg, M, grad, terms, grad_norm, false);
+    });
+}
+
+vi_status vi__dmi_set_loss(vi__dmi *m, double w_d, double w_m, int single) {
+    return guarded("setting the loss weights", [&]() -> vi_status {
+        if (!m || !std::isfinite(w_d) || !std::isfinite(w_m)) throw ArgError("bad loss weights");
+        m->w_d = w_d;
+        m->w_m = w_m;
+        m->single = single != 0;
+        return VI_OK;
+    });
+}
+
+namespace {
+const at::Tensor &param_of(const vi__dmi *m, int32_t layer, int bias) {
+    check_layer(m, layer);
+    return bias ? m->b[layer] : m->W[layer];
+}
+std::string state_key(const at::Tensor &p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+}  // namespace
+
+vi_status vi__dmi_adam_get(const vi__dmi *m, int32_t layer, int bias, int64_t *step,
+                           float *exp_avg, float *exp_avg_sq) {
+    return guarded("reading the optimiser state", [&]() -> vi_status {
+        const at::Tensor &p = param_of(m, layer, bias);
+        *step = 0;
+        auto &st = m->opt->state();
+        auto it = st.find(state_key(p));
+        if (it == st.end()) return VI_OK;
+        auto &s = static_cast<torch::optim::AdamParamState &>(*it->second);
+        at::Tensor a = s.exp_avg().contiguous(), q = s.exp_avg_sq().contiguous();
+        std::memcpy(exp_avg, a.data_ptr<float>(), (size_t)a.numel() * sizeof(float));
+        std::memcpy(exp_avg_sq, q.data_ptr<float>(), (size_t)q.numel() * sizeof(float));
+        *step = s.step();
+        return VI_OK;
+    });
+}
+
+vi_status vi__dmi_adam_set(vi__dmi *m, int32_t layer, int bias, int64_t step,
+                           const float *exp_avg, const float *exp_avg_sq) {
+    return guarded("restoring the optimiser state", [&]() -> vi_status {
+        const at::Tensor &p = param_of(m, layer, bias);
+        auto &st = m->opt->state();
+        const std::string key = state_key(p);
+        st.erase(key);
+        if (step <= 0) return VI_OK;
+        auto s = std::make_unique<torch::optim::AdamParamState>();
+        s->step(step);
+        s->exp_avg(at::from_blob(const_cast<float *>(exp_avg), p.sizes(), at::kFloat).clone());
+        s->exp_avg_sq(
+            at::from_blob(const_cast<float *>(exp_avg_sq), p.sizes(), at::kFloat).clone());
+        st[key] = std::move(s);
+        return VI_OK;
     });
 }
 

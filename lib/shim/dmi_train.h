@@ -60,6 +60,20 @@ VI_HIDDEN vi_status vi__dmi_eval(vi__dmi *m, const float *anchor, const float *p
 /* Set Adam's learning rate (e.g. the x0.1 step of dmi.md's schedule). */
 VI_HIDDEN vi_status vi__dmi_set_lr(vi__dmi *m, double lr);
 
+/* Loss switches for ablations (defaults: w_d 0.1, w_m 0.7, single 0). The total becomes
+ * nce + 0.5 * [(w_m M - w_d D)_pairs + (w_m M - w_d D)_negatives]; with `single`, only the
+ * auxiliary head is trained, by NCE(a^) alone (the other layers get no gradient: set them to
+ * zero to make the embedding L2norm(a)). */
+VI_HIDDEN vi_status vi__dmi_set_loss(vi__dmi *m, double w_d, double w_m, int single);
+
+/* Adam's state of one parameter (layer's weight when `bias` is 0, else its bias): the step count
+ * and the two moment estimates (as many floats as the parameter). get: *step 0 (and the arrays
+ * untouched) when the parameter has no state yet; set with step 0 clears the state. */
+VI_HIDDEN vi_status vi__dmi_adam_get(const vi__dmi *m, int32_t layer, int bias, int64_t *step,
+                                     float *exp_avg, float *exp_avg_sq);
+VI_HIDDEN vi_status vi__dmi_adam_set(vi__dmi *m, int32_t layer, int bias, int64_t step,
+                                     const float *exp_avg, const float *exp_avg_sq);
+
 /* One training step: evaluate, back-propagate the total, one Adam update. */
 VI_HIDDEN vi_status vi__dmi_step(vi__dmi *m, const float *anchor, const float *pos, int32_t B,
                                  const float *neg, int32_t M, vi__dmi_terms *terms);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../common/common.h"
+#include "../head/head.h"
 #include "../shim/torch_shim.h"
 
 /* A small deterministic generator (splitmix64). */
@@ -53,17 +54,35 @@ VI_HIDDEN void vi__augment_draw(vi__rng *rng, vi__augment *aug);
 VI_HIDDEN void vi__augment_apply(const vi__augment *aug, uint8_t *rgb, int32_t size,
                                  uint8_t *scratch, vi__rng *rng);
 
+/* Copy-style edits through libavfilter (train_filter.c). vi__filter_draw writes a filter graph
+ * description ("[in]...[out]") for a view of `n_frames` square RGB24 frames of side `size`
+ * sampled at `fps`: at least one of a speed change, a lower frame rate, a temporal crop, a hue
+ * change, a caption band, picture-in-picture over generated footage, a logo. vi__filter_apply
+ * runs it over the frames; the output (vi__malloc'ed, *n_out frames of the same size) may have
+ * more or fewer frames than the input. */
+VI_HIDDEN void vi__filter_draw(vi__rng *rng, int32_t size, double fps, int32_t n_frames,
+                               char *graph, size_t graph_size);
+VI_HIDDEN vi_status vi__filter_apply(const char *graph, const uint8_t *frames, int32_t n,
+                                     int32_t size, double fps, uint8_t **out, int32_t *n_out);
+
 /* The trainer behind vi_trainer (see include/vinfringe.h). */
 typedef struct vi__trainer vi__trainer;
 
+/* `base_head` is the base model's folded head, used when opts->on_base_head is set. */
 VI_HIDDEN vi_status vi__trainer_create(const vi__net *net, int32_t feature_dim, int32_t input_size,
-                                       const uint8_t *base_model, size_t base_size,
-                                       const vi_train_options *opts, vi__trainer **out);
+                                       const vi__head *base_head, const uint8_t *base_model,
+                                       size_t base_size, const vi_train_options *opts,
+                                       vi__trainer **out);
 VI_HIDDEN void vi__trainer_free(vi__trainer *t);
 VI_HIDDEN vi_status vi__trainer_add_video(vi__trainer *t, const char *path, int32_t group);
 VI_HIDDEN int32_t vi__trainer_video_count(const vi__trainer *t);
 VI_HIDDEN vi_status vi__trainer_run(vi__trainer *t, int32_t epochs, vi_train_epoch_fn fn,
                                     void *user);
 VI_HIDDEN vi_status vi__trainer_save(const vi__trainer *t, const char *path);
+/* Checkpoints: the head, Adam's state, the epoch count and the generator, with a key naming
+ * the base model, the options and the cached views they belong to. */
+VI_HIDDEN vi_status vi__trainer_save_checkpoint(const vi__trainer *t, const char *path);
+VI_HIDDEN vi_status vi__trainer_load_checkpoint(vi__trainer *t, const char *path);
+VI_HIDDEN int32_t vi__trainer_epochs_done(const vi__trainer *t);
 
 #endif

@@ -271,6 +271,253 @@ START_TEST(test_feature_cache) {
 }
 END_TEST
 
+/* Bytes of a file (malloc'ed), for comparing saved models. */
+static unsigned char *slurp(const char *path, long *n) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)*n + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(fread(b, 1, (size_t)*n, f), (size_t)*n);
+    fclose(f);
+    return b;
+}
+
+static void write_bytes(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static void temp_name(char *buf, size_t size, const char *what) {
+    snprintf(buf, size, "/tmp/vi_train_%s_%d", what, (int)getpid());
+}
+
+static int stop_at(void *user, int32_t epoch, const vi_train_losses *l) {
+    return epoch >= *(const int32_t *)user;
+}
+
+/* Interrupted after 2 of 5 epochs, resumed from the checkpoint in a fresh trainer: the saved
+ * model is byte for byte the one of an uninterrupted run. Then damaged, truncated, foreign and
+ * missing checkpoints fail with clear messages and leave the trainer usable. */
+START_TEST(test_checkpoint_resume) {
+    load_base();
+    static const char *const clips[] = {"clip_a.mp4", "clip_b.mp4", "clip_vp8.webm"};
+    char ckpt[256], out_resumed[256], out_straight[256];
+    temp_name(ckpt, sizeof ckpt, "ckpt");
+    temp_name(out_resumed, sizeof out_resumed, "resumed.vimodel");
+    temp_name(out_straight, sizeof out_straight, "straight.vimodel");
+    unlink(ckpt);
+    vi_train_options o;
+    small_options(&o, 11);
+    o.checkpoint = ckpt;
+    /* interrupted after epoch 2 (the checkpoint is written before the callback) */
+    vi_trainer *t = trainer_on(&o, clips, 3);
+    int32_t stop = 2;
+    ck_assert_int_eq(vi_trainer_run(t, 5, stop_at, &stop), VI_E_CANCELLED);
+    ck_assert_int_eq(vi_trainer_epochs_done(t), 2);
+    vi_trainer_free(t);
+    /* resumed in a new trainer */
+    t = trainer_on(&o, clips, 3);
+    ck_assert_msg(vi_trainer_load_checkpoint(t, ckpt) == VI_OK, "%s", vi_last_error());
+    ck_assert_int_eq(vi_trainer_epochs_done(t), 2);
+    struct record r = {0};
+    r.n = 2; /* the callback sees epochs 3, 4, 5 */
+    ck_assert_msg(vi_trainer_run(t, 3, on_epoch, &r) == VI_OK, "%s", vi_last_error());
+    ck_assert_int_eq(vi_trainer_epochs_done(t), 5);
+    ck_assert_int_eq(vi_trainer_save(t, out_resumed), VI_OK);
+    vi_trainer_free(t);
+    /* uninterrupted */
+    o.checkpoint = NULL;
+    t = trainer_on(&o, clips, 3);
+    ck_assert_int_eq(vi_trainer_run(t, 5, NULL, NULL), VI_OK);
+    ck_assert_int_eq(vi_trainer_save(t, out_straight), VI_OK);
+    vi_trainer_free(t);
+    long na, nb;
+    unsigned char *a = slurp(out_resumed, &na), *b = slurp(out_straight, &nb);
+    ck_assert_int_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, (size_t)na) == 0, "resumed and uninterrupted models differ");
+    free(a);
+    free(b);
+    unlink(out_resumed);
+    unlink(out_straight);
+
+    /* bad checkpoints */
+    long nc;
+    unsigned char *good = slurp(ckpt, &nc);
+    t = trainer_on(&o, clips, 3);
+    write_bytes(ckpt, "not a checkpoint at all, just text", 34);
+    ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vi_last_error(), ckpt));
+    ck_assert_ptr_nonnull(strstr(vi_last_error(), "checkpoint"));
+    write_bytes(ckpt, good, (size_t)nc / 2); /* truncated */
+    ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vi_last_error(), "checkpoint"));
+    good[nc - 5] ^= 0x5a; /* a flipped byte in the compressed payload */
+    write_bytes(ckpt, good, (size_t)nc);
+    ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_FORMAT);
+    good[nc - 5] ^= 0x5a;
+    unlink(ckpt);
+    ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_IO);
+    ck_assert_ptr_nonnull(strstr(vi_last_error(), ckpt));
+    ck_assert_int_eq(vi_trainer_load_checkpoint(t, NULL), VI_E_INVALID_ARG);
+    ck_assert_int_eq(vi_trainer_epochs_done(t), 0);
+    ck_assert_int_eq(vi_trainer_run(t, 1, NULL, NULL), VI_OK); /* still usable */
+    vi_trainer_free(t);
+    /* a checkpoint of another run (another seed) */
+    write_bytes(ckpt, good, (size_t)nc);
+    small_options(&o, 12);
+    t = trainer_on(&o, clips, 3);
+    ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(vi_last_error(), "another training run"));
+    vi_trainer_free(t);
+    free(good);
+    unlink(ckpt);
+    vi_model_free(base);
+}
+END_TEST
+
+/* The loss switches of the ablations: without D and M the total is the InfoNCE sum; a single
+ * head trains on InfoNCE alone; on_base_head starts exactly from the base model (its head folded
+ * back into the saved file gives the base model's embeddings). */
+START_TEST(test_loss_switches) {
+    load_base();
+    static const char *const clips[] = {"clip_a.mp4", "clip_b.mp4", "clip_vp8.webm"};
+    vi_train_options o;
+    small_options(&o, 21);
+    o.exclusivity_weight = 0;
+    o.mi_weight = 0;
+    vi_trainer *t = trainer_on(&o, clips, 3);
+    struct record r = {0};
+    ck_assert_int_eq(vi_trainer_run(t, 2, on_epoch, &r), VI_OK);
+    ck_assert(r.l[0].exclusivity > 0 && r.l[0].mutual_info != 0); /* still reported */
+    ck_assert_msg(r.l[0].total == r.l[0].nce, "total %.9g, nce %.9g", r.l[0].total, r.l[0].nce);
+    vi_trainer_free(t);
+
+    small_options(&o, 21);
+    o.single_head = 1;
+    t = trainer_on(&o, clips, 3);
+    struct record rs = {0};
+    ck_assert_int_eq(vi_trainer_run(t, 2, on_epoch, &rs), VI_OK);
+    /* NCE(a^) alone is one of the nine terms of the sum */
+    ck_assert(rs.l[0].total > 0 && rs.l[0].total < rs.l[0].nce);
+    vi_trainer_free(t);
+    o.single_head = 2;
+    ck_assert_int_eq(vi_trainer_create(base, &o, &t), VI_E_INVALID_ARG);
+    small_options(&o, 21);
+    o.mi_weight = -1;
+    ck_assert_int_eq(vi_trainer_create(base, &o, &t), VI_E_INVALID_ARG);
+
+    small_options(&o, 21);
+    o.on_base_head = 1;
+    t = trainer_on(&o, clips, 3);
+    char out[256];
+    temp_name(out, sizeof out, "onbase.vimodel");
+    ck_assert_int_eq(vi_trainer_save(t, out), VI_OK); /* untrained: the base model itself */
+    vi_model *m = NULL;
+    ck_assert_msg(vi_model_load(out, &m) == VI_OK, "%s", vi_last_error());
+    vi_embedding *eb = embed(base, "clip_a.mp4"), *em = embed(m, "clip_a.mp4");
+    const float *x = vi_embedding_video_vector(eb), *y = vi_embedding_video_vector(em);
+    double worst = 0;
+    for (int32_t i = 0; i < vi_embedding_dim(eb); i++)
+        if (fabs((double)x[i] - y[i]) > worst) worst = fabs((double)x[i] - y[i]);
+    ck_assert_msg(worst < 1e-4, "folded head differs from the base model by %g", worst);
+    vi_embedding_free(eb);
+    vi_embedding_free(em);
+    vi_model_free(m);
+    struct record rb = {0};
+    ck_assert_int_eq(vi_trainer_run(t, 2, on_epoch, &rb), VI_OK);
+    ck_assert(isfinite(rb.l[1].total));
+    vi_trainer_free(t);
+    unlink(out);
+    vi_model_free(base);
+}
+END_TEST
+
+static int warnings;
+static char last_warning[1024];
+
+static void count_warnings(void *user, int32_t level, const char *msg) {
+    if (level == VI_LOG_WARN) {
+        warnings++;
+        snprintf(last_warning, sizeof last_warning, "%s", msg);
+    }
+}
+
+/* Videos that break: one that cannot be read at all and one damaged in the middle. Both are
+ * reported through vi_log; the damaged one keeps the frames FFmpeg could decode or is skipped,
+ * and training goes on with the rest. */
+START_TEST(test_bad_videos_are_skipped) {
+    load_base();
+    vi_train_options o;
+    small_options(&o, 31);
+    vi_trainer *t = NULL;
+    ck_assert_int_eq(vi_trainer_create(base, &o, &t), VI_OK);
+    warnings = 0;
+    vi_log_set(count_warnings, NULL);
+    ck_assert_int_eq(vi_trainer_add_video(t, fx("clip_a.mp4"), -1), VI_OK);
+    ck_assert_int_eq(vi_trainer_add_video(t, fx("truncated.mp4"), -1), VI_E_DECODE);
+    ck_assert_int_ge(warnings, 1);
+    ck_assert_ptr_nonnull(strstr(last_warning, "truncated.mp4"));
+    ck_assert_ptr_nonnull(strstr(last_warning, "skipping"));
+    const int before = warnings;
+    const vi_status st = vi_trainer_add_video(t, fx("damaged.mp4"), -1);
+    ck_assert_msg(st == VI_OK || st == VI_E_DECODE, "damaged.mp4: %s", vi_last_error());
+    ck_assert_msg(warnings > before, "no warning for damaged.mp4");
+    ck_assert_int_eq(vi_trainer_add_video(t, fx("clip_b.mp4"), -1), VI_OK);
+    vi_log_set(NULL, NULL);
+    ck_assert_int_eq(vi_trainer_video_count(t), st == VI_OK ? 3 : 2);
+    ck_assert_msg(vi_trainer_run(t, 2, NULL, NULL) == VI_OK, "%s", vi_last_error());
+    vi_trainer_free(t);
+    vi_model_free(base);
+}
+END_TEST
+
+static int graphs, view_warnings;
+
+static void count_graphs(void *user, int32_t level, const char *msg) {
+    if (strstr(msg, "libavfilter graph [in]")) graphs++;
+    if (level == VI_LOG_WARN && strstr(msg, "view")) view_warnings++;
+    if (strstr(msg, "views, from ") && strstr(msg, ".vifeat")) cache_hits++;
+}
+
+/* libavfilter edits on the augmented views: one graph per augmented view, none failing; views
+ * may change length (speed, frame rate, temporal crop), and the feature cache keeps those
+ * lengths (a second trainer reads them back and gets the same losses). */
+START_TEST(test_libavfilter_views) {
+    load_base();
+    char dir[] = "/tmp/vi_train_fcache_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    static const char *const clips[] = {"clip_long.mp4", "clip_a.mp4", "clip_b.mp4"};
+    struct record r[2] = {{0}, {0}};
+    for (int run = 0; run < 2; run++) {
+        vi_train_options o;
+        small_options(&o, 41);
+        o.views = 6;
+        o.max_frames = 12;
+        o.fps = 2;
+        o.filter_augment = 1;
+        o.cache_dir = dir;
+        graphs = view_warnings = cache_hits = 0;
+        vi_log_set(count_graphs, NULL);
+        vi_trainer *t = trainer_on(&o, clips, 3);
+        vi_log_set(NULL, NULL);
+        ck_assert_int_eq(view_warnings, 0);
+        ck_assert_int_eq(graphs, run == 0 ? 3 * 5 : 0);
+        ck_assert_int_eq(cache_hits, run == 0 ? 0 : 3);
+        ck_assert_msg(vi_trainer_run(t, 2, on_epoch, &r[run]) == VI_OK, "%s", vi_last_error());
+        vi_trainer_free(t);
+    }
+    ck_assert(r[0].l[1].total == r[1].l[1].total);
+    dir_files(dir, 1, NULL, 0);
+    rmdir(dir);
+    vi_model_free(base);
+}
+END_TEST
+
 Suite *train_suite(void) {
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("train");
@@ -280,6 +527,10 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_labelled_groups_and_cancel);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_feature_cache);
+    tcase_add_test(tc, test_checkpoint_resume);
+    tcase_add_test(tc, test_loss_switches);
+    tcase_add_test(tc, test_bad_videos_are_skipped);
+    tcase_add_test(tc, test_libavfilter_views);
     suite_add_tcase(s, tc);
     return s;
 }

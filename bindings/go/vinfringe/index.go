@@ -51,6 +51,87 @@ func LoadIndex(path string) (*Index, error) {
 	return newIndex(h), nil
 }
 
+// Index kinds (vi_index_kind): how frame vectors are searched.
+const (
+	IndexAuto  int32 = 0 // exact below 100 000 frame vectors, IVF-PQ above
+	IndexExact int32 = 1
+	IndexHNSW  int32 = 2
+	IndexIVFPQ int32 = 3
+)
+
+// IndexOptions are vi_index_options; zero fields mean the library's defaults.
+type IndexOptions struct {
+	Kind           int32 // IndexAuto, IndexExact, IndexHNSW or IndexIVFPQ
+	Candidates     int32 // references re-ranked by the full comparison (20)
+	FrameNeighbors int32 // nearest reference frames per query frame (16)
+	Effort         int32 // HNSW efSearch / IVF nprobe (64 / 16)
+	ReadOnly       bool  // OpenIndex: never create or write
+}
+
+func (o *IndexOptions) raw() capi.IndexOptions {
+	if o == nil {
+		return capi.IndexOptions{}
+	}
+	return capi.IndexOptions{Kind: o.Kind, Candidates: o.Candidates,
+		FrameNeighbors: o.FrameNeighbors, Effort: o.Effort, ReadOnly: o.ReadOnly}
+}
+
+// NewIndexWith creates an empty in-memory index with options (nil: defaults).
+func NewIndexWith(o *IndexOptions) (*Index, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
+	h, f := capi.IndexCreateWith(o.raw())
+	if f != nil {
+		return nil, wrap(f)
+	}
+	return newIndex(h), nil
+}
+
+// OpenIndex opens (or creates) the on-disk, appendable index whose manifest is path; its
+// vectors live in path+".vec" (memory-mapped) and its FAISS cache in path+".faiss". Every Add is
+// committed to disk; Close flushes the FAISS cache.
+func OpenIndex(path string, o *IndexOptions) (*Index, error) {
+	if versionErr != nil {
+		return nil, versionErr
+	}
+	h, f := capi.IndexOpen(path, o.raw())
+	if f != nil {
+		return nil, wrap(f)
+	}
+	return newIndex(h), nil
+}
+
+// Flush writes the FAISS cache of an on-disk index (a no-op otherwise).
+func (ix *Index) Flush() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.h == nil {
+		return closedError("index")
+	}
+	return wrap(capi.IndexFlush(ix.h))
+}
+
+// KindUsed is the index kind in use now (never IndexAuto).
+func (ix *Index) KindUsed() int32 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.h == nil {
+		return IndexExact
+	}
+	return capi.IndexKindUsed(ix.h)
+}
+
+// FrameCount is the number of frame vectors (indexed seconds at 1 fps).
+func (ix *Index) FrameCount() int64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.h == nil {
+		return 0
+	}
+	return capi.IndexFrameCount(ix.h)
+}
+
 // Close releases the index. Safe to call more than once.
 func (ix *Index) Close() error {
 	ix.mu.Lock()

@@ -23,6 +23,7 @@ type TrainOptions struct {
 	WeightDecay  float32
 	LRStepEpochs int    // multiply the learning rate by 0.1 after this many epochs; 0 = constant
 	CacheDir     string // directory for the on-disk feature cache; "" = memory only
+	Checkpoint   string // file written after every epoch, for LoadCheckpoint; "" = none
 }
 
 // TrainLosses are the loss terms of one epoch, each the mean over the epoch's steps.
@@ -74,6 +75,7 @@ func NewTrainer(base *Model, opts *TrainOptions) (*Trainer, error) {
 		}
 		setInt(&o.LRStepEpochs, opts.LRStepEpochs)
 		o.CacheDir = opts.CacheDir
+		o.Checkpoint = opts.Checkpoint
 	}
 	mh, err := base.acquire()
 	if err != nil {
@@ -175,4 +177,70 @@ func (t *Trainer) Save(path string) error {
 		return closedError("trainer")
 	}
 	return wrap(capi.TrainerSave(t.h, path))
+}
+
+// LoadCheckpoint resumes from a checkpoint written by a trainer with the same base model,
+// options and videos (added in the same order): Run then continues from the restored epoch.
+func (t *Trainer) LoadCheckpoint(path string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.h == nil {
+		return closedError("trainer")
+	}
+	return wrap(capi.TrainerLoadCheckpoint(t.h, path))
+}
+
+// EpochsDone is the number of epochs trained so far, restored ones included.
+func (t *Trainer) EpochsDone() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.h == nil {
+		return 0
+	}
+	return int(capi.TrainerEpochsDone(t.h))
+}
+
+// FinetuneOptions tunes Finetune. A nil *FinetuneOptions, or a zero field, keeps the library's
+// default (the built-in model's recipe: 7 trainable units, 1200 steps of 32 frames, AdamW 1e-4).
+type FinetuneOptions struct {
+	Seed            uint64
+	TrainableBlocks int
+	Steps           int
+	Batch           int
+	LearningRate    float32
+	Checkpoint      string // checkpoint file (resumed from when it exists); "" = none
+	CheckpointEvery int
+}
+
+// Finetune fine-tunes the last blocks of base's backbone on frames of the given videos and
+// images and writes a HEADLESS model to out (see vi_backbone_finetune). It blocks until done.
+func Finetune(base *Model, paths []string, opts *FinetuneOptions, out string) error {
+	o, f := capi.FinetuneOptionsDefault()
+	if f != nil {
+		return wrap(f)
+	}
+	if opts != nil {
+		if opts.Seed != 0 {
+			o.Seed = opts.Seed
+		}
+		for _, p := range []struct {
+			dst *int32
+			v   int
+		}{{&o.TrainableBlocks, opts.TrainableBlocks}, {&o.Steps, opts.Steps},
+			{&o.Batch, opts.Batch}, {&o.CheckpointEvery, opts.CheckpointEvery}} {
+			if p.v != 0 {
+				*p.dst = int32(p.v)
+			}
+		}
+		if opts.LearningRate != 0 {
+			o.LearningRate = opts.LearningRate
+		}
+		o.Checkpoint = opts.Checkpoint
+	}
+	mh, err := base.acquire()
+	if err != nil {
+		return err
+	}
+	defer base.release()
+	return wrap(capi.BackboneFinetune(mh, paths, o, out))
 }

@@ -1,9 +1,12 @@
 package vinfringe
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -120,5 +123,87 @@ func TestModelClosedBeforeTrainer(t *testing.T) {
 	tr.Close()
 	if m.h != nil {
 		t.Error("model not released with its last trainer")
+	}
+}
+
+func TestTrainCheckpointResume(t *testing.T) {
+	base := model(t)
+	dir := t.TempDir()
+	run := func(ckpt string, epochs int, resume bool) (*Trainer, string) {
+		o := *small
+		o.Checkpoint = ckpt
+		tr, err := NewTrainer(base, &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"clip_a.mp4", "clip_b.mp4"} {
+			if err := tr.AddVideo(fixture(t, name), -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if resume {
+			if err := tr.LoadCheckpoint(ckpt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tr.Run(context.Background(), epochs, nil); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, fmt.Sprintf("m%d-%v.vimodel", epochs, resume))
+		if err := tr.Save(out); err != nil {
+			t.Fatal(err)
+		}
+		return tr, out
+	}
+	ckpt := filepath.Join(dir, "run.ckpt")
+	first, _ := run(ckpt, 1, false)
+	if first.EpochsDone() != 1 {
+		t.Errorf("EpochsDone %d after one epoch", first.EpochsDone())
+	}
+	first.Close()
+	resumed, resumedPath := run(ckpt, 1, true)
+	if resumed.EpochsDone() != 2 {
+		t.Errorf("EpochsDone %d after resuming for one more epoch", resumed.EpochsDone())
+	}
+	resumed.Close()
+	straight, straightPath := run(filepath.Join(dir, "other.ckpt"), 2, false)
+	straight.Close()
+	a, _ := os.ReadFile(resumedPath)
+	b, _ := os.ReadFile(straightPath)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("resumed model differs from an uninterrupted run (%d vs %d bytes)", len(a), len(b))
+	}
+	bad := filepath.Join(dir, "bad.ckpt")
+	if err := os.WriteFile(bad, []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(base, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.LoadCheckpoint(bad); err == nil {
+		t.Error("a corrupt checkpoint was accepted")
+	}
+}
+
+func TestFinetuneWritesHeadlessModel(t *testing.T) {
+	base := model(t)
+	out := filepath.Join(t.TempDir(), "ft.vimodel")
+	paths := []string{fixture(t, "clip_a.mp4"), fixture(t, "clip_b.mp4")}
+	err := Finetune(base, paths, &FinetuneOptions{TrainableBlocks: 1, Steps: 2, Batch: 2}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Dim() != base.FeatureDim() {
+		t.Errorf("headless model: dim %d, backbone feature dim %d", m.Dim(), base.FeatureDim())
+	}
+	if err := Finetune(base, nil, nil, out); err == nil {
+		t.Error("fine-tuning on no inputs succeeded")
 	}
 }

@@ -96,18 +96,20 @@ func closedError(kind string) error {
 	return &Error{Code: ErrInvalidArg, Message: "this " + kind + " is closed"}
 }
 
-// The C API version this package was written for. Before 1.0 the minor number is the ABI
-// number, so a library with another major or minor is refused rather than misused.
+// The C API version this package was written for. The library only appends to its ABI within a
+// major version (new functions, new fields at the end of options structs), so a library of the
+// same major and at least this minor is accepted; an older or another major one is refused
+// rather than misused.
 const (
 	apiMajor = 0
-	apiMinor = 1
+	apiMinor = 2
 )
 
 var versionErr = func() error {
 	v := capi.Version()
-	if v/10000 != apiMajor || (apiMajor == 0 && v/100%100 != apiMinor) {
+	if v/10000 != apiMajor || v/100%100 < apiMinor {
 		return &Error{Code: ErrUnsupported, Message: fmt.Sprintf(
-			"libvinfringe %s is loaded, this binding needs %d.%d.x", capi.VersionString(),
+			"libvinfringe %s is loaded, this binding needs %d.%d or later", capi.VersionString(),
 			apiMajor, apiMinor)}
 	}
 	return nil

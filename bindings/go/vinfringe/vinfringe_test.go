@@ -90,8 +90,8 @@ func TestVersion(t *testing.T) {
 	if VersionString() != want {
 		t.Errorf("VersionString %q, Version %d", VersionString(), v)
 	}
-	if v/10000 != 0 || v/100%100 != 1 {
-		t.Errorf("binding written for 0.1.x, library is %s", VersionString())
+	if v/10000 != apiMajor || v/100%100 < apiMinor {
+		t.Errorf("binding written for %d.%d, library is %s", apiMajor, apiMinor, VersionString())
 	}
 	if ErrDecode.Error() == "" || ErrDecode.Error() == ErrIO.Error() {
 		t.Errorf("status strings: %q %q", ErrDecode.Error(), ErrIO.Error())
@@ -572,5 +572,55 @@ func TestNoLeak(t *testing.T) {
 		if after-before > 8*1024 {
 			t.Errorf("forget=%v: RSS grew by %d KiB", forget, after-before)
 		}
+	}
+}
+
+func TestOnDiskIndex(t *testing.T) {
+	a := embedding(t, "clip_a.mp4")
+	b := embedding(t, "clip_b.mp4")
+	cp := embedding(t, "clip_a_copy.mp4")
+	path := filepath.Join(t.TempDir(), "cat.vidx")
+	ix, err := OpenIndex(path, &IndexOptions{Kind: IndexHNSW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add("clip_a", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if ix.KindUsed() != IndexHNSW || ix.FrameCount() != int64(a.FrameCount()) {
+		t.Errorf("kind %d frames %d", ix.KindUsed(), ix.FrameCount())
+	}
+	ix.Close()
+	// reopen and append without rebuilding
+	ix, err = OpenIndex(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add("clip_b", b); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	ro, err := OpenIndex(path, &IndexOptions{ReadOnly: true, Candidates: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if fmt.Sprint(ro.IDs()) != "[clip_a clip_b]" || ro.KindUsed() != IndexHNSW {
+		t.Fatalf("ids %v kind %d", ro.IDs(), ro.KindUsed())
+	}
+	hits, err := ro.Search(cp, 5)
+	if err != nil || len(hits) != 1 || hits[0].ID != "clip_a" {
+		t.Errorf("hits %+v %v", hits, err)
+	}
+	if err := ro.Add("x", a); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("add to a read-only index: %v", err)
+	}
+	mem, err := NewIndexWith(&IndexOptions{Kind: 7})
+	if err == nil || !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("bad kind accepted: %v", err)
+		mem.Close()
 	}
 }

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 # number (see docs/symbols.txt and the soname), so a library with another major or minor refuses
 # to load rather than crash on a changed struct.
 API_MAJOR = 0
-API_MINOR = 1
+API_MINOR = 2
 
 # Status codes (vi_status). The numbers are part of the ABI.
 VI_OK = 0
@@ -81,6 +81,19 @@ class vi_compare_options(Structure):
     ]
 
 
+class vi_index_options(Structure):
+    """Mirror of ``struct vi_index_options`` (0.2)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("kind", c_int32),
+        ("candidates", c_int32),
+        ("frame_neighbors", c_int32),
+        ("effort", c_int32),
+        ("read_only", c_int32),
+    ]
+
+
 class vi_segment(Structure):
     """Mirror of ``struct vi_segment``."""
 
@@ -108,6 +121,12 @@ class vi_train_options(Structure):
         ("weight_decay", c_float),
         ("lr_step_epochs", c_int32),
         ("cache_dir", c_char_p),
+        ("exclusivity_weight", c_float),
+        ("mi_weight", c_float),
+        ("single_head", c_int32),
+        ("on_base_head", c_int32),
+        ("checkpoint", c_char_p),
+        ("filter_augment", c_int32),
     ]
 
 
@@ -125,6 +144,40 @@ class vi_train_losses(Structure):
 
 # typedef int (*vi_train_epoch_fn)(void *user, int32_t epoch, const vi_train_losses *losses);
 vi_train_epoch_fn = CFUNCTYPE(c_int, c_void_p, c_int32, POINTER(vi_train_losses))
+
+
+class vi_finetune_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("seed", c_uint64),
+        ("trainable_blocks", c_int32),
+        ("steps", c_int32),
+        ("batch", c_int32),
+        ("learning_rate", c_float),
+        ("weight_decay", c_float),
+        ("temperature", c_float),
+        ("koleo_weight", c_float),
+        ("checkpoint_path", c_char_p),
+        ("checkpoint_every", c_int32),
+        ("frame_cache_path", c_char_p),
+        ("frames_per_video", c_int32),
+    ]
+
+
+class vi_finetune_progress(Structure):
+    _fields_ = [
+        ("phase", c_int32),
+        ("done", c_int32),
+        ("total", c_int32),
+        ("loss", c_float),
+        ("loss_avg", c_float),
+        ("accuracy", c_float),
+        ("seconds", c_double),
+    ]
+
+
+# typedef int (*vi_finetune_progress_fn)(void *user, const vi_finetune_progress *progress);
+vi_finetune_progress_fn = CFUNCTYPE(c_int, c_void_p, POINTER(vi_finetune_progress))
 
 _P = POINTER(c_void_p)  # out-parameter for a handle: vi_xxx **out
 
@@ -182,6 +235,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_index_search": (vi_status, [c_void_p, c_void_p, c_int32, _P]),
     "vi_index_save": (vi_status, [c_void_p, c_char_p]),
     "vi_index_load": (vi_status, [c_char_p, _P]),
+    "vi_index_options_init": (vi_status, [POINTER(vi_index_options), c_size_t]),
+    "vi_index_create_with": (vi_status, [POINTER(vi_index_options), _P]),
+    "vi_index_open": (vi_status, [c_char_p, POINTER(vi_index_options), _P]),
+    "vi_index_flush": (vi_status, [c_void_p]),
+    "vi_index_kind_used": (c_int32, [c_void_p]),
+    "vi_index_frame_count": (c_int64, [c_void_p]),
     "vi_hits_free": (None, [c_void_p]),
     "vi_hits_count": (c_int32, [c_void_p]),
     "vi_hits_id": (c_char_p, [c_void_p, c_int32]),
@@ -195,6 +254,13 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_trainer_video_count": (c_int32, [c_void_p]),
     "vi_trainer_run": (vi_status, [c_void_p, c_int32, vi_train_epoch_fn, c_void_p]),
     "vi_trainer_save": (vi_status, [c_void_p, c_char_p]),
+    "vi_trainer_load_checkpoint": (vi_status, [c_void_p, c_char_p]),
+    "vi_trainer_epochs_done": (c_int32, [c_void_p]),
+    # fine-tuning the backbone
+    "vi_finetune_options_init": (vi_status, [POINTER(vi_finetune_options), c_size_t]),
+    "vi_backbone_finetune": (vi_status, [c_void_p, POINTER(c_char_p), c_int32,
+                                         POINTER(vi_finetune_options), vi_finetune_progress_fn,
+                                         c_void_p, c_char_p]),
 }
 
 
@@ -245,10 +311,12 @@ lib, library_path = _load()
 _declare(lib, library_path)
 
 _runtime = int(lib.vi_version())
-if _runtime // 10000 != API_MAJOR or (API_MAJOR == 0 and (_runtime // 100) % 100 != API_MINOR):
+# The ABI only grows within a major version (new functions, fields appended to options structs):
+# a library of the same major and at least this minor works.
+if _runtime // 10000 != API_MAJOR or (_runtime // 100) % 100 < API_MINOR:
     raise ImportError(f"vinfringe: {library_path} is version "
                       f"{lib.vi_version_string().decode()}, these bindings need "
-                      f"{API_MAJOR}.{API_MINOR}.x")
+                      f"{API_MAJOR}.{API_MINOR} or later")
 
 
 def last_error() -> str:

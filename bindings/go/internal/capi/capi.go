@@ -414,6 +414,50 @@ func IndexLoad(path string) (*Index, *Failure) {
 	return (*Index)(out), nil
 }
 
+// IndexOptions mirrors vi_index_options (0 fields: library defaults).
+type IndexOptions struct {
+	Kind, Candidates, FrameNeighbors, Effort int32
+	ReadOnly                                 bool
+}
+
+func IndexCreateWith(o IndexOptions) (*Index, *Failure) {
+	var out *C.vi_index
+	var msg *C.char
+	st := C.vigo_index_create_with(C.int32_t(o.Kind), C.int32_t(o.Candidates),
+		C.int32_t(o.FrameNeighbors), C.int32_t(o.Effort), &out, &msg)
+	if f := fail(st, &msg); f != nil {
+		return nil, f
+	}
+	return (*Index)(out), nil
+}
+
+func IndexOpen(path string, o IndexOptions) (*Index, *Failure) {
+	cpath := cstr(path)
+	defer C.free(unsafe.Pointer(cpath))
+	ro := C.int32_t(0)
+	if o.ReadOnly {
+		ro = 1
+	}
+	var out *C.vi_index
+	var msg *C.char
+	st := C.vigo_index_open(cpath, C.int32_t(o.Kind), C.int32_t(o.Candidates),
+		C.int32_t(o.FrameNeighbors), C.int32_t(o.Effort), ro, &out, &msg)
+	if f := fail(st, &msg); f != nil {
+		return nil, f
+	}
+	return (*Index)(out), nil
+}
+
+func IndexFlush(ix *Index) *Failure {
+	var msg *C.char
+	return fail(C.vigo_index_flush((*C.vi_index)(ix), &msg), &msg)
+}
+
+func IndexKindUsed(ix *Index) int32 { return int32(C.vi_index_kind_used((*C.vi_index)(ix))) }
+func IndexFrameCount(ix *Index) int64 {
+	return int64(C.vi_index_frame_count((*C.vi_index)(ix)))
+}
+
 func HitsFree(h *Hits)        { C.vi_hits_free((*C.vi_hits)(h)) }
 func HitsCount(h *Hits) int32 { return int32(C.vi_hits_count((*C.vi_hits)(h))) }
 func HitsID(h *Hits, i int32) string {
@@ -441,6 +485,7 @@ type TrainOptions struct {
 	WeightDecay             float32
 	LRStepEpochs            int32
 	CacheDir                string // "" = features kept in memory only
+	Checkpoint              string // "" = no checkpoint
 }
 
 // TrainOptionsDefault returns the library's defaults (vi_train_options_init).
@@ -452,7 +497,7 @@ func TrainOptionsDefault() (TrainOptions, *Failure) {
 	}
 	return TrainOptions{uint64(o.seed), float32(o.fps), int32(o.max_frames), int32(o.views),
 		int32(o.batch_pairs), int32(o.max_negatives), float32(o.learning_rate),
-		float32(o.weight_decay), int32(o.lr_step_epochs), ""}, nil
+		float32(o.weight_decay), int32(o.lr_step_epochs), "", ""}, nil
 }
 
 func TrainerCreate(base *Model, opts TrainOptions) (*Trainer, *Failure) {
@@ -473,6 +518,10 @@ func TrainerCreate(base *Model, opts TrainOptions) (*Trainer, *Failure) {
 	if opts.CacheDir != "" { // copied by vi_trainer_create, freed when it returns
 		o.cache_dir = C.CString(opts.CacheDir)
 		defer C.free(unsafe.Pointer(o.cache_dir))
+	}
+	if opts.Checkpoint != "" { // copied as well
+		o.checkpoint = C.CString(opts.Checkpoint)
+		defer C.free(unsafe.Pointer(o.checkpoint))
 	}
 	var out *C.vi_trainer
 	if f := fail(C.vigo_trainer_create((*C.vi_model)(base), &o, &out, &msg), &msg); f != nil {
@@ -549,6 +598,77 @@ func TrainerSave(t *Trainer, path string) *Failure {
 	defer C.free(unsafe.Pointer(cpath))
 	var msg *C.char
 	return fail(C.vigo_trainer_save((*C.vi_trainer)(t), cpath, &msg), &msg)
+}
+
+// TrainerLoadCheckpoint runs vi_trainer_load_checkpoint.
+func TrainerLoadCheckpoint(t *Trainer, path string) *Failure {
+	cpath := cstr(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var msg *C.char
+	return fail(C.vigo_trainer_load_checkpoint((*C.vi_trainer)(t), cpath, &msg), &msg)
+}
+
+// TrainerEpochsDone runs vi_trainer_epochs_done.
+func TrainerEpochsDone(t *Trainer) int32 {
+	return int32(C.vi_trainer_epochs_done((*C.vi_trainer)(t)))
+}
+
+// FinetuneOptions mirrors the main fields of vi_finetune_options (the rest keep their
+// defaults).
+type FinetuneOptions struct {
+	Seed            uint64
+	TrainableBlocks int32
+	Steps, Batch    int32
+	LearningRate    float32
+	Checkpoint      string // "" = no checkpoints
+	CheckpointEvery int32
+}
+
+// FinetuneOptionsDefault returns the library's defaults (vi_finetune_options_init).
+func FinetuneOptionsDefault() (FinetuneOptions, *Failure) {
+	var o C.vi_finetune_options
+	var msg *C.char
+	if f := fail(C.vigo_finetune_options_init(&o, &msg), &msg); f != nil {
+		return FinetuneOptions{}, f
+	}
+	return FinetuneOptions{uint64(o.seed), int32(o.trainable_blocks), int32(o.steps),
+		int32(o.batch), float32(o.learning_rate), "", int32(o.checkpoint_every)}, nil
+}
+
+// BackboneFinetune runs vi_backbone_finetune without a progress callback.
+func BackboneFinetune(base *Model, paths []string, opts FinetuneOptions, out string) *Failure {
+	var o C.vi_finetune_options
+	var msg *C.char
+	if f := fail(C.vigo_finetune_options_init(&o, &msg), &msg); f != nil {
+		return f
+	}
+	o.seed = C.uint64_t(opts.Seed)
+	o.trainable_blocks = C.int32_t(opts.TrainableBlocks)
+	o.steps = C.int32_t(opts.Steps)
+	o.batch = C.int32_t(opts.Batch)
+	o.learning_rate = C.float(opts.LearningRate)
+	o.checkpoint_every = C.int32_t(opts.CheckpointEvery)
+	if opts.Checkpoint != "" {
+		o.checkpoint_path = C.CString(opts.Checkpoint)
+		defer C.free(unsafe.Pointer(o.checkpoint_path))
+	}
+	cpaths := make([]*C.char, len(paths)+1)
+	for i, p := range paths {
+		cpaths[i] = C.CString(p)
+	}
+	defer func() {
+		for _, p := range cpaths {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	// The array of C pointers lives in C memory: cgo forbids passing Go memory holding pointers.
+	arr := (**C.char)(C.malloc(C.size_t(len(cpaths)) * C.size_t(unsafe.Sizeof(cpaths[0]))))
+	defer C.free(unsafe.Pointer(arr))
+	copy(unsafe.Slice(arr, len(cpaths)), cpaths)
+	cout := cstr(out)
+	defer C.free(unsafe.Pointer(cout))
+	return fail(C.vigo_backbone_finetune((*C.vi_model)(base), (**C.char)(unsafe.Pointer(arr)),
+		C.int32_t(len(paths)), &o, cout, &msg), &msg)
 }
 
 // bytesPtr points at a Go byte slice for the duration of one call (the library copies or only

@@ -47,6 +47,13 @@ vi_status vigo_index_search(const vi_index *index, const vi_embedding *query, in
                             vi_hits **out, char **err);
 vi_status vigo_index_save(const vi_index *index, const char *path, char **err);
 vi_status vigo_index_load(const char *path, vi_index **out, char **err);
+/* Options travel as plain numbers; the wrappers fill a vi_index_options (0.2). */
+vi_status vigo_index_create_with(int32_t kind, int32_t candidates, int32_t frame_neighbors,
+                                 int32_t effort, vi_index **out, char **err);
+vi_status vigo_index_open(const char *path, int32_t kind, int32_t candidates,
+                          int32_t frame_neighbors, int32_t effort, int32_t read_only,
+                          vi_index **out, char **err);
+vi_status vigo_index_flush(vi_index *index, char **err);
 
 vi_status vigo_trainer_create(const vi_model *base, const vi_train_options *opts,
                               vi_trainer **out, char **err);
@@ -55,6 +62,13 @@ vi_status vigo_trainer_add_video(vi_trainer *trainer, const char *path, int32_t 
 vi_status vigo_trainer_run(vi_trainer *trainer, int32_t epochs, uintptr_t epoch_handle,
                            char **err);
 vi_status vigo_trainer_save(const vi_trainer *trainer, const char *path, char **err);
+vi_status vigo_trainer_load_checkpoint(vi_trainer *trainer, const char *path, char **err);
+
+vi_status vigo_finetune_options_init(vi_finetune_options *opts, char **err);
+/* No progress callback: the Go side blocks until the run ends. */
+vi_status vigo_backbone_finetune(const vi_model *base, const char *const *paths, int32_t n_paths,
+                                 const vi_finetune_options *opts, const char *out_model_path,
+                                 char **err);
 vi_status vigo_train_options_init(vi_train_options *opts, char **err);
 
 #endif

@@ -90,6 +90,36 @@ vi_status vigo_match_segment(const vi_match *match, int32_t i, vi_segment *out, 
     return take(vi_match_segment(match, i, out), err);
 }
 
+static vi_status index_options(vi_index_options *o, int32_t kind, int32_t candidates,
+                               int32_t frame_neighbors, int32_t effort, int32_t read_only) {
+    vi_status st = vi_index_options_init(o, sizeof *o);
+    o->kind = kind;
+    o->candidates = candidates;
+    o->frame_neighbors = frame_neighbors;
+    o->effort = effort;
+    o->read_only = read_only;
+    return st;
+}
+
+vi_status vigo_index_create_with(int32_t kind, int32_t candidates, int32_t frame_neighbors,
+                                 int32_t effort, vi_index **out, char **err) {
+    vi_index_options o;
+    vi_status st = index_options(&o, kind, candidates, frame_neighbors, effort, 0);
+    return take(st == VI_OK ? vi_index_create_with(&o, out) : st, err);
+}
+
+vi_status vigo_index_open(const char *path, int32_t kind, int32_t candidates,
+                          int32_t frame_neighbors, int32_t effort, int32_t read_only,
+                          vi_index **out, char **err) {
+    vi_index_options o;
+    vi_status st = index_options(&o, kind, candidates, frame_neighbors, effort, read_only);
+    return take(st == VI_OK ? vi_index_open(path, &o, out) : st, err);
+}
+
+vi_status vigo_index_flush(vi_index *index, char **err) {
+    return take(vi_index_flush(index), err);
+}
+
 vi_status vigo_index_create(vi_index **out, char **err) {
     return take(vi_index_create(out), err);
 }
@@ -133,4 +163,19 @@ vi_status vigo_trainer_run(vi_trainer *trainer, int32_t epochs, uintptr_t epoch_
 
 vi_status vigo_trainer_save(const vi_trainer *trainer, const char *path, char **err) {
     return take(vi_trainer_save(trainer, path), err);
+}
+
+vi_status vigo_trainer_load_checkpoint(vi_trainer *trainer, const char *path, char **err) {
+    return take(vi_trainer_load_checkpoint(trainer, path), err);
+}
+
+vi_status vigo_finetune_options_init(vi_finetune_options *opts, char **err) {
+    return take(vi_finetune_options_init(opts, sizeof *opts), err);
+}
+
+vi_status vigo_backbone_finetune(const vi_model *base, const char *const *paths, int32_t n_paths,
+                                 const vi_finetune_options *opts, const char *out_model_path,
+                                 char **err) {
+    return take(vi_backbone_finetune(base, paths, n_paths, opts, NULL, NULL, out_model_path),
+                err);
 }

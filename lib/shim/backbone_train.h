@@ -1,0 +1,83 @@
+/* A trainable copy of the MobileNetV2 backbone (backbone_train.cpp), for fine-tuning its last
+ * blocks contrastively on copy-style augmented frames (lib/train/finetune.c). The frozen
+ * inference network of torch_shim.cpp is not touched: this is a separate copy that owns its
+ * parameters and the AdamW optimiser state, and exports them in the model file's own tensor
+ * names (Keras layout, batch-norm kept) so that the normal loader reads the result.
+ * Every function catches all C++ exceptions and turns them into a status plus a message. */
+#ifndef VI_BACKBONE_TRAIN_H
+#define VI_BACKBONE_TRAIN_H
+
+#include <stdint.h>
+
+#include "../common/common.h"
+#include "torch_shim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Trainable units counted from the end of the network: unit 1 is the final 1x1 convolution
+ * "Conv_1", unit 2 "block_16", ..., unit 18 "expanded_conv", unit 19 the stem "Conv1". */
+#define VI__BBT_MAX_UNITS 19
+
+typedef struct vi__bbt vi__bbt;
+
+typedef struct vi__bbt_config {
+    int32_t trainable_units; /* 1..VI__BBT_MAX_UNITS */
+    float learning_rate;     /* AdamW */
+    float weight_decay;      /* AdamW decoupled decay, towards zero */
+    float temperature;       /* InfoNCE */
+    float koleo_weight;      /* KoLeo (nearest-neighbour entropy) regulariser weight; 0 = off */
+} vi__bbt_config;
+
+/* What one step measured. */
+typedef struct vi__bbt_stats {
+    float loss;     /* total loss */
+    float infonce;  /* InfoNCE part */
+    float koleo;    /* KoLeo part (before the weight) */
+    float accuracy; /* fraction of views whose nearest other view is their positive */
+} vi__bbt_stats;
+
+/* Build from the backbone tensors of a model file (names as in models/convert_nsfwjs.mjs).
+ * VI_E_BAD_MODEL names a missing or misshapen tensor. */
+VI_HIDDEN vi_status vi__bbt_create(const vi__named_f32 *tensors, int32_t n_tensors,
+                                   const vi__bbt_config *cfg, vi__bbt **out);
+VI_HIDDEN void vi__bbt_free(vi__bbt *t);
+
+/* The L2-normalised frame features (the library's 1856-d GeM feature, no mirror averaging) of
+ * `n` square RGB24 images of side `size`, without gradients. */
+VI_HIDDEN vi_status vi__bbt_features(vi__bbt *t, const uint8_t *rgb, int32_t n, int32_t size,
+                                     float *features);
+/* One contrastive step on 2 * `pairs` images of side `size`: images i and i + pairs are two
+ * views of the same source. InfoNCE over all 2 * pairs views (+ KoLeo), backward through the
+ * trainable units, one AdamW update (unless `update` is 0: then only the loss is measured). */
+VI_HIDDEN vi_status vi__bbt_step(vi__bbt *t, const uint8_t *rgb, int32_t pairs, int32_t size,
+                                 int update, vi__bbt_stats *stats);
+/* Number of AdamW updates made so far (restored by vi__bbt_state_set). */
+VI_HIDDEN int64_t vi__bbt_steps_done(const vi__bbt *t);
+/* The learning rate of the next updates (the caller's schedule). */
+VI_HIDDEN void vi__bbt_set_learning_rate(vi__bbt *t, float lr);
+
+/* The training state as named float arrays: parameters ("param/<conv>/w", "param/<conv>/b" in
+ * torch layout, batch-norm folded) and AdamW moments ("adam_m/...", "adam_v/..."). Views stay
+ * valid until the next step or free. */
+VI_HIDDEN int32_t vi__bbt_state_count(const vi__bbt *t);
+VI_HIDDEN vi_status vi__bbt_state_get(const vi__bbt *t, int32_t i, vi__named_f32 *out);
+/* Overwrite one state array by name (from a checkpoint); VI_E_FORMAT if unknown or misshapen. */
+VI_HIDDEN vi_status vi__bbt_state_set(vi__bbt *t, const char *name, const float *data,
+                                      int64_t numel);
+VI_HIDDEN void vi__bbt_set_steps_done(vi__bbt *t, int64_t steps);
+
+/* The trainable layers in the model file's names and layout (Keras kernels with the original
+ * batch-norm statistics kept, the kernel and beta solved so that folding gives the trained
+ * weights). Calls `fn` once per tensor; the view is valid during the call only. */
+typedef vi_status (*vi__bbt_export_fn)(void *user, const vi__named_f32 *tensor);
+VI_HIDDEN vi_status vi__bbt_export(const vi__bbt *t, vi__bbt_export_fn fn, void *user);
+/* 1 if the model tensor `name` belongs to a trainable unit (vi__bbt_export replaces it). */
+VI_HIDDEN int vi__bbt_is_trainable_tensor(const vi__bbt *t, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

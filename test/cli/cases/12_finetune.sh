@@ -1,0 +1,39 @@
+# finetune: help, usage errors, a tiny run stopped and resumed (same model as uninterrupted),
+# a corrupt checkpoint, an undecodable input skipped with a warning.
+
+A=$F/clip_a.mp4
+B=$F/clip_b.mp4
+V=$F/clip_vp8.webm
+O=$F/one_frame.mp4
+T="--blocks 1 --steps 4 --batch 3 --frames-per-video 4 --lr 1e-3 --threads 1 --checkpoint-every 2"
+
+expect 0 out 'Usage: vinfringe finetune' finetune --help
+for opt in --output --model --list --blocks --steps --batch --lr --weight-decay --temperature \
+           --koleo --seed --frames-per-video --frame-cache --checkpoint --checkpoint-every \
+           --stop-after --threads --quiet --help; do
+    check "finetune --help documents $opt" grep -q -- "$opt" "$OUT"
+done
+expect 0 out 'finetune' help finetune
+expect 2 err 'missing -o' finetune "$A" "$B"
+expect 2 err 'no inputs' finetune -o "$WORK/x.vimodel"
+expect 2 err 'bad --blocks' finetune --blocks 20 -o "$WORK/x.vimodel" "$A" "$B"
+
+# Stopped after step 1 (exit 3, checkpoint written), resumed: the same file as one run.
+expect 3 out 'stopped after step 1' finetune $T --stop-after 1 --checkpoint "$WORK/f.ckpt" \
+    -o "$WORK/r.vimodel" "$A" "$B" "$V" "$O"
+check "no model after a stop" test ! -e "$WORK/r.vimodel"
+expect 0 out '^step 4/4: loss' finetune $T --checkpoint "$WORK/f.ckpt" -o "$WORK/r.vimodel" \
+    "$A" "$B" "$V" "$O"
+check "the resume is reported" grep -q 'resuming from .*f.ckpt at step 1' "$ERR"
+expect 0 out '^wrote' finetune $T -o "$WORK/s.vimodel" "$A" "$B" "$V" "$O"
+check "resumed and uninterrupted runs write the same model" \
+    cmp -s "$WORK/r.vimodel" "$WORK/s.vimodel"
+expect 0 out 'fine-tuned' info "$WORK/s.vimodel"
+
+# A corrupt checkpoint; an undecodable input among good ones.
+printf 'garbage' > "$WORK/bad.ckpt"
+expect 1 err 'checkpoint .*bad.ckpt is corrupt' finetune $T --checkpoint "$WORK/bad.ckpt" \
+    -o "$WORK/x.vimodel" "$A" "$B"
+check "no model after a corrupt checkpoint" test ! -e "$WORK/x.vimodel"
+expect 0 err 'warning: fine-tuning: skipping .*garbage.mp4' finetune $T -o "$WORK/g.vimodel" \
+    "$A" "$F/garbage.mp4" "$B"
