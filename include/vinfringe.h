@@ -659,8 +659,10 @@ typedef int (*vi_finetune_progress_fn)(void *user, const vi_finetune_progress *p
  * interruption and resume.
  * @param base      a loaded model; its backbone is the starting point (not modified)
  * @param paths     `n_paths` UTF-8 paths of videos or images (borrowed)
+ * @param n_paths   number of paths (>= 1)
  * @param opts      NULL for defaults
  * @param progress  may be NULL
+ * @param user      passed to `progress` unchanged
  * @param out_model_path  where to write the model (atomically)
  * @return VI_OK, VI_E_INVALID_ARG (no paths, nothing decodable, bad option), VI_E_IO,
  *         VI_E_FORMAT (corrupt checkpoint or frame cache, or one made with other options),
