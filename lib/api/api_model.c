@@ -12,29 +12,11 @@ extern const uint8_t vi__default_model_end[] VI_HIDDEN;
 
 /* Dequantise every backbone tensor (all but the head's "dmi.*") and hand them to the shim. */
 static vi_status build_backbone(const vi__doc *doc, vi__net **net) {
-    const int32_t n = vi__doc_tensor_count(doc);
-    vi__named_f32 *list = vi__calloc((size_t)n, sizeof *list);
-    if (!list) return vi__fail(VI_E_NOMEM, "out of memory");
-    int32_t used = 0;
-    vi_status st = VI_OK;
-    for (int32_t i = 0; i < n && st == VI_OK; i++) {
-        const vi__tensor *t = vi__doc_tensor_at(doc, i);
-        if (strncmp(t->name, "dmi.", 4) == 0) continue;
-        float *data = vi__mallocarray((size_t)vi__tensor_numel(t), sizeof(float));
-        if (!data) {
-            st = vi__fail(VI_E_NOMEM, "out of memory for tensor '%s'", t->name);
-            break;
-        }
-        vi__tensor_to_f32(t, data);
-        vi__named_f32 *o = &list[used++];
-        o->name = t->name;
-        o->data = data;
-        o->ndim = t->ndim;
-        memcpy(o->dims, t->dims, sizeof o->dims);
-    }
-    if (st == VI_OK) st = vi__net_create(list, used, net);
-    for (int32_t i = 0; i < used; i++) vi__free((void *)list[i].data);
-    vi__free(list);
+    vi__named_f32 *list;
+    int32_t n;
+    vi_status st = vi__doc_backbone_f32(doc, &list, &n);
+    if (st == VI_OK) st = vi__net_create(list, n, net);
+    vi__named_f32_free(list, n);
     return st;
 }
 

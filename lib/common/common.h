@@ -56,6 +56,14 @@ VI_HIDDEN vi_status vi__copy_options(void *dst, size_t dst_size, const void *src
 VI_HIDDEN vi_status vi__options_init(void *opts, size_t struct_size, const void *defaults,
                                      size_t defaults_size, const char *fn);
 
+/* A named float32 array (borrowed for the call): how tensors reach the libtorch shim. */
+typedef struct vi__named_f32 {
+    const char *name;
+    const float *data;
+    int32_t ndim;
+    int64_t dims[4];
+} vi__named_f32;
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,13 +12,7 @@
 extern "C" {
 #endif
 
-/* A named float32 array (borrowed for the call). */
-typedef struct vi__named_f32 {
-    const char *name;
-    const float *data;
-    int32_t ndim;
-    int64_t dims[4];
-} vi__named_f32;
+/* vi__named_f32 (a named float32 array, borrowed for the call) is in common.h. */
 
 typedef struct vi__net vi__net; /* a frozen backbone, immutable after creation */
 
