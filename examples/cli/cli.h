@@ -78,6 +78,10 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out);
 /* A whole-string integer in [lo, hi] / a whole-string finite-or-not double: 0, or -1 if `s` is
  * not one (the subcommands with their own option tables use these). */
 int cli_parse_long(const char *s, long lo, long hi, long *out);
+/* `arg` itself, or every regular file of the directory `arg` (sorted, not recursive, no dot
+ * files), passed to `add` in turn; 0, the first nonzero `add` result, or an error status after
+ * printing the message (unreadable or empty directory). */
+int cli_expand_dir(const char *arg, int (*add)(void *user, const char *path), void *user);
 int cli_parse_double(const char *s, double *out);
 void cli_args_free(cli_args *args);
 /* Print "vinfringe CMD: message" and a usage hint on stderr; returns CLI_EXIT_USAGE. */

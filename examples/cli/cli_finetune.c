@@ -2,7 +2,6 @@
  * contrastively on copy-style augmented frames of videos and photos, and write a headless model
  * file with the fine-tuned backbone. Parses its own options; cli_main.c hands it the words after
  * "finetune". */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -83,37 +82,11 @@ static void list_free(struct list *l) {
     free(l->p);
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int add_path(void *user, const char *path) { return list_add(user, path); }
 
 /* A file, or every regular file of a directory (sorted, not recursive). */
 static int add_argument(struct list *l, const char *arg) {
-    struct stat st;
-    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) return list_add(l, arg);
-    DIR *d = opendir(arg);
-    if (!d) return cli_error("%s: cannot read the directory: %s", arg, strerror(errno));
-    struct list tmp = {0};
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        size_t len = strlen(arg) + strlen(e->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) {
-            rc = cli_error("out of memory");
-            break;
-        }
-        snprintf(p, len, "%s/%s", arg, e->d_name);
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = list_add(&tmp, p);
-        free(p);
-    }
-    closedir(d);
-    if (rc == 0 && tmp.n == 0) rc = cli_error("%s: the directory has no files", arg);
-    if (rc == 0) qsort(tmp.p, (size_t)tmp.n, sizeof *tmp.p, cmp_str);
-    for (int i = 0; rc == 0 && i < tmp.n; i++) rc = list_add(l, tmp.p[i]);
-    list_free(&tmp);
-    return rc;
+    return cli_expand_dir(arg, add_path, l);
 }
 
 static int read_list(struct list *l, const char *file) {

@@ -1,5 +1,10 @@
 /* cli_input.c - the session of one command run: lazy model, input files, error messages. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "cli.h"
@@ -110,4 +115,52 @@ int cli_load_input(cli_session *s, const char *path, const char *label, vi_embed
     st = vi_embed_video(model, path, &s->embed, out);
     cli_progress_end(s->progress);
     return st == VI_OK ? 0 : cli_lib_error(st);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_expand_dir(const char *arg, int (*add)(void *user, const char *path), void *user) {
+    struct stat st;
+    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) return add(user, arg);
+    DIR *d = opendir(arg);
+    if (!d) return cli_error("%s: cannot read the directory: %s", arg, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        size_t len = strlen(arg) + strlen(e->d_name) + 2;
+        char *p = malloc(len);
+        if (!p) {
+            rc = cli_error("out of memory");
+            break;
+        }
+        snprintf(p, len, "%s/%s", arg, e->d_name);
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(p);
+            continue;
+        }
+        if (n == cap) {
+            size_t c = cap ? 2 * cap : 64;
+            char **grown = realloc(names, c * sizeof *names);
+            if (!grown) {
+                free(p);
+                rc = cli_error("out of memory");
+                break;
+            }
+            names = grown;
+            cap = c;
+        }
+        names[n++] = p;
+    }
+    closedir(d);
+    if (rc == 0 && n == 0) rc = cli_error("%s: the directory has no files", arg);
+    if (rc == 0) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = add(user, names[i]);
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
 }

@@ -1,7 +1,6 @@
 /* cli_train.c - `vinfringe train`: train a DMI head on the frozen backbone of a model and write
  * a new model file. Parses its own options (training has many that no other command takes);
  * cli_main.c hands it the words after "train". */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -101,37 +100,11 @@ static void videos_free(struct videos *v) {
     free(v->group);
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int add_video(void *user, const char *path) { return videos_add(user, path, -1); }
 
 /* A file, or every regular file of a directory (sorted, not recursive). */
 static int add_argument(struct videos *v, const char *arg) {
-    struct stat st;
-    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) return videos_add(v, arg, -1);
-    DIR *d = opendir(arg);
-    if (!d) return cli_error("%s: cannot read the directory: %s", arg, strerror(errno));
-    struct videos tmp = {0};
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        size_t len = strlen(arg) + strlen(e->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) {
-            rc = cli_error("out of memory");
-            break;
-        }
-        snprintf(p, len, "%s/%s", arg, e->d_name);
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = videos_add(&tmp, p, -1);
-        free(p);
-    }
-    closedir(d);
-    if (rc == 0 && tmp.n == 0) rc = cli_error("%s: the directory has no files", arg);
-    if (rc == 0) qsort(tmp.path, (size_t)tmp.n, sizeof *tmp.path, cmp_str);
-    for (int i = 0; rc == 0 && i < tmp.n; i++) rc = videos_add(v, tmp.path[i], -1);
-    videos_free(&tmp);
-    return rc;
+    return cli_expand_dir(arg, add_video, v);
 }
 
 /* Union-find over the videos of the ground-truth file. */
