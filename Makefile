@@ -7,6 +7,9 @@
 #   make demo          fetch two real videos, make a disguised copy, compare them (default model)
 # Options: WERROR=1 (warnings are errors), SAN=address,undefined, DEBUG=1.
 
+# `make` alone builds the library and the command (deps, defined first below, only on request).
+.DEFAULT_GOAL := all
+
 VERSION_MAJOR := $(shell sed -n 's/^\#define VI_VERSION_MAJOR \([0-9]*\)/\1/p' include/vinfringe.h)
 VERSION_MINOR := $(shell sed -n 's/^\#define VI_VERSION_MINOR \([0-9]*\)/\1/p' include/vinfringe.h)
 VERSION_PATCH := $(shell sed -n 's/^\#define VI_VERSION_PATCH \([0-9]*\)/\1/p' include/vinfringe.h)
@@ -193,4 +196,4 @@ clean:
 # Fragments owned by other parts of the tree.
 -include bench/bench.mk bindings/bindings.mk examples/examples.mk docs/docs.mk
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
