@@ -76,10 +76,12 @@ TEST_SRC := $(sort $(wildcard test/unit/*.c test/integration/*.c)) test/run_chec
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/test/run_check
 
-# Build, test and benchmark dependencies, all from Debian.
+# Build, test and benchmark dependencies, all from Debian. libopenblas0-openmp makes OpenBLAS
+# (built on the OpenMP runtime libtorch already uses) the system's libblas.so.3: libtorch's and
+# FAISS's matrix products run 10-20x faster than on the reference BLAS (docs/training.md).
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
 	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
-	libfaiss-dev libblas-dev liblapack-dev \
+	libfaiss-dev libblas-dev liblapack-dev libopenblas0-openmp \
 	gnuplot-nox golang-go valgrind binutils doxygen time \
 	fonts-dejavu-core
 deps:

@@ -65,8 +65,9 @@ def evaluate(man, split, res):
     scores = {q["id"]: {r["id"]: res[(q["id"], r["id"])]["score"] for r in refs}
               for q in queries}
     ret = metrics.retrieval(scores, truth, family)
-    # As `vinfringe search --json` prints them: 6 significant digits (ties rank pessimistically).
-    printed = {q: {r: float("%.6g" % v) for r, v in d.items()} for q, d in scores.items()}
+    # As `vinfringe search --json` prints them: 9 significant digits since 0.3 (ties rank
+    # pessimistically).
+    printed = {q: {r: float("%.9g" % v) for r, v in d.items()} for q, d in scores.items()}
     map6 = metrics.retrieval(printed, truth, family)["overall"]["map"]
     per_fam, allp, part = {}, [], []
     for q in queries:
@@ -96,11 +97,14 @@ def evaluate(man, split, res):
                     "fn": fn}}
 
 
-def fit_score(man, split, res, half_lens=(0.5, 1.0, 2.0, 3.0, 6.0)):
-    """Logistic fit of is-copy against x = max(video cosine, best segment evidence), the form of
-    compare.c's calibrated score, over every (query, reference) pair of the split, for each
-    VI_SCORE_HALF_LEN_S candidate, the slope bounded so that the score never saturates.
-    Returns [(log loss, half_len, mid, slope)], best first."""
+def fit_score(man, split, res, half_lens=(0.5, 1.0, 2.0, 3.0, 6.0),
+              discounts=(0.0, 0.1, 0.2, 0.3)):
+    """Logistic fit of is-copy against x = max(video cosine - discount, best segment evidence),
+    the form of compare.c's calibrated score, over every (query, reference) pair of the split,
+    for each VI_SCORE_HALF_LEN_S and VI_SCORE_VIDEO_DISCOUNT candidate, the slope bounded so
+    that the score never saturates. The pairs' video cosines and segments must have been
+    computed with the discount of the build (it does not change them).
+    Returns [(log loss, half_len, discount, mid, slope)], best first."""
     import numpy as np
     qd = {q["id"]: q for q in man["queries"] if q["split"] == split}
     rows = []
@@ -112,8 +116,8 @@ def fit_score(man, split, res, half_lens=(0.5, 1.0, 2.0, 3.0, 6.0)):
                      [(s[4], s[1] - s[0]) for s in segs]))
     y = np.array([r[0] for r in rows])
     out = []
-    for h in half_lens:
-        x = np.array([max([vc] + [sc * ln / (ln + h) for sc, ln in segs])
+    for h, disc in [(h, d) for h in half_lens for d in discounts]:
+        x = np.array([max([vc - disc] + [sc * ln / (ln + h) for sc, ln in segs])
                       for _, vc, segs in rows])
         X = np.stack([np.ones_like(x), x], 1)
         w = np.zeros(2)
@@ -144,7 +148,7 @@ def fit_score(man, split, res, half_lens=(0.5, 1.0, 2.0, 3.0, 6.0)):
             _, mid, slope = best
         p = 1.0 / (1.0 + np.exp(-slope * (x - mid)))
         ll = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
-        out.append((ll, h, mid, slope))
+        out.append((ll, h, disc, mid, slope))
     return sorted(out)
 
 
@@ -161,7 +165,8 @@ def main():
     ap.add_argument("--hough", action="store_true", help="the Hough aligner instead of the TN")
     ap.add_argument("--no-refine", action="store_true", help="skip the refinement")
     ap.add_argument("--fit-score", action="store_true",
-                    help="fit VI_SCORE_MID / _SLOPE / _HALF_LEN_S on this split (numpy)")
+                    help="fit VI_SCORE_MID / _SLOPE / _HALF_LEN_S / _VIDEO_DISCOUNT on this "
+                    "split (numpy)")
     a = ap.parse_args()
     with open(os.path.join(a.ds, "manifest.json")) as f:
         man = json.load(f)
@@ -196,9 +201,9 @@ def main():
                                    " ".join("[%.1f-%.1f | %.1f-%.1f %.2f]" % tuple(s)
                                             for s in d["segs"])))
     if a.fit_score:
-        for ll, h, mid, slope in fit_score(man, a.split, res):
-            print("score fit: HALF_LEN_S %.1f  MID %.4f  SLOPE %.2f  log loss %.4f" % (
-                h, mid, slope, ll))
+        for ll, h, disc, mid, slope in fit_score(man, a.split, res):
+            print("score fit: HALF_LEN_S %.1f  VIDEO_DISCOUNT %.1f  MID %.4f  SLOPE %.2f  "
+                  "log loss %.4f" % (h, disc, mid, slope, ll))
     L, P = ev["loc"], ev["partial"]
     if a.brief:
         print("%s %s: F1 %.3f partial %.3f mAP %.3f (printed %.3f) uAP %.3f t0.5 P %.3f R %.3f" % (

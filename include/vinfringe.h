@@ -67,7 +67,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define VI_VERSION_MAJOR 0
-#define VI_VERSION_MINOR 2
+#define VI_VERSION_MINOR 3
 #define VI_VERSION_PATCH 0
 /** Version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define VI_VERSION_NUMBER (VI_VERSION_MAJOR * 10000 + VI_VERSION_MINOR * 100 + VI_VERSION_PATCH)
@@ -615,8 +615,28 @@ typedef struct vi_finetune_options {
                                     by a later call with the same inputs; copied */
     int32_t frames_per_video;  /**< frames sampled from each video, spread over its duration
                                     (120); a still image gives 4 (whole + 3 crops) */
+    int32_t head;              /**< a vi_finetune_head: VI_FINETUNE_HEADLESS (the default) or
+                                    VI_FINETUNE_HEAD_DMI. @since 0.3 */
+    float head_learning_rate;  /**< AdamW peak learning rate of a DMI head (1e-3), on the same
+                                    warm-up and cosine schedule. @since 0.3 */
+    float temporal_positive;   /**< probability, 0..1, that the second view of a video frame is
+                                    made from a neighbouring sampled frame of the same video
+                                    instead (0), for robustness to where 1 fps sampling lands.
+                                    @since 0.3 */
+    float exclusivity_weight;  /**< DMI head: weight of the exclusivity term D (0.1). @since 0.3 */
+    float mi_weight;           /**< DMI head: weight of the auxiliary term M (0.7). @since 0.3 */
     /* new fields are appended here only */
 } vi_finetune_options;
+
+/** What vi_backbone_finetune trains on top of the backbone. @since 0.3 */
+typedef enum vi_finetune_head {
+    VI_FINETUNE_HEADLESS = 0, /**< nothing: InfoNCE on the backbone's frame features; the written
+                                   model is headless */
+    VI_FINETUNE_HEAD_DMI = 1  /**< a DMI head (six sub-feature heads, auxiliary head, fusion;
+                                   docs/model.md) trained jointly with the backbone by DMI's
+                                   losses (InfoNCE on every sub-feature, exclusivity D, auxiliary
+                                   term M) on the frame views; the written model carries it */
+} vi_finetune_head;
 
 /** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
  *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small.
@@ -651,10 +671,11 @@ typedef int (*vi_finetune_progress_fn)(void *user, const vi_finetune_progress *p
  * videos and still images (SSCD-style: two copy-style augmented views per source frame -
  * crops, flips, colour, blur, noise, borders, rotation, text/logo overlays, picture-in-picture,
  * blockiness, low resolution - InfoNCE over all views of a batch), and write a model file whose
- * backbone is the fine-tuned one. The written model is HEADLESS (embeddings are the backbone's
- * L2-normalised frame features): a head fitted on the old features does not fit the new ones,
- * so fit or train one afterwards (models/make_default.sh, vi_trainer_*). It keeps the base's
- * input size and mirror averaging. Inputs that cannot be decoded are skipped with a warning
+ * backbone is the fine-tuned one. With `head` VI_FINETUNE_HEADLESS the written model is headless
+ * (embeddings are the backbone's L2-normalised frame features): a head fitted on the old
+ * features does not fit the new ones, so fit or train one afterwards (models/make_default.sh,
+ * vi_trainer_*). With VI_FINETUNE_HEAD_DMI a DMI head is trained together with the backbone
+ * (DMI's losses) and written with it. It keeps the base's input size and mirror averaging. Inputs that cannot be decoded are skipped with a warning
  * (vi_log_set). Deterministic given the seed, the options and the inputs, including across an
  * interruption and resume.
  * @param base      a loaded model; its backbone is the starting point (not modified)

@@ -7,8 +7,15 @@ dimensions, and writes a model file = the backbone's tensors + a DMI head whose 
 holds the whitening (x -> W (x - mean)) and whose six sub-feature heads and fusion layer are zero.
 That is exactly the DMI layout (docs/model.md), so a trained head later replaces it in place.
 
+With --on-head M (a model whose DMI head was trained on this backbone, e.g. by
+`vinfringe finetune --head dmi`), the whitening is fitted on M's head output instead (p + a, before
+the L2 normalisation) and folded into M's head: the fusion and auxiliary layers are premultiplied
+by W and the six sub-feature heads are kept, so the result is still a DMI head (docs/model.md)
+whose embedding space is centred and whitened like the PCA head's, which the aligner's
+constants assume (lib/compare/align.h, VI_ALIGN_ABS_*).
+
 Usage: fit_whitening.py --backbone models/mobilenet_v2.vimodel --out models/default.vimodel
-                        [--dim 256] [--shrink 0.1] FEATURES.vemb...
+                        [--on-head M.vimodel] [--dim 256] [--shrink 0.1] FEATURES.vemb...
 """
 import argparse
 import sys
@@ -32,6 +39,8 @@ def main():
     ap.add_argument("--input-size", type=int, default=0,
                     help="backbone input side to record in the model (0: keep the backbone's); "
                          "must be the size the features were computed at")
+    ap.add_argument("--on-head", default="",
+                    help="a model with a trained DMI head on this backbone: whiten its output")
     ap.add_argument("features", nargs="+")
     a = ap.parse_args()
 
@@ -46,6 +55,20 @@ def main():
     if len(model_ids) != 1:
         sys.exit("fit_whitening: features come from several models: %s" % sorted(model_ids))
     x = np.concatenate(rows)
+    head = None
+    if a.on_head:
+        head = vifile.read(a.on_head, "model")
+        f64 = lambda k: head[k].numpy().astype(np.float64)  # noqa: E731
+        subs = [(f64("dmi.sub%d.weight" % k), f64("dmi.sub%d.bias" % k)) for k in range(6)]
+        F, bf = f64("dmi.fuse.weight"), f64("dmi.fuse.bias")
+        Wa, ba = f64("dmi.aux.weight"), f64("dmi.aux.bias")
+        if Wa.shape[1] != x.shape[1]:
+            sys.exit("fit_whitening: the head of %s takes %d-d features, these have %d"
+                     % (a.on_head, Wa.shape[1], x.shape[1]))
+        c = np.concatenate([x @ W_.T + b_ for W_, b_ in subs], 1)
+        x = c @ F.T + bf + x @ Wa.T + ba   # p + a
+        if a.dim > x.shape[1]:
+            sys.exit("fit_whitening: --dim %d is more than the head's %d" % (a.dim, x.shape[1]))
     n, d = x.shape
     if n < 2 * a.dim:
         sys.exit("fit_whitening: %d frames are too few for a %d-d whitening" % (n, a.dim))
@@ -62,6 +85,25 @@ def main():
 
     z = np.zeros
     out = dict((k, v) for k, v in backbone.items())
+    T = vifile.Tensor.from_numpy
+    if head is not None:
+        out["name"] = a.name or "%s-w%d" % (head.get("name", "head"), a.dim)
+        if a.input_size:
+            out["input_size"] = a.input_size
+        out["description"] = ("%s; its head's output whitened (PCA fitted without labels on %d "
+                              "frames of development videos, %d -> %d, shrink %g) and folded "
+                              "into the fusion and auxiliary layers"
+                              % (head.get("description", ""), n, d, a.dim, a.shrink))
+        for k in range(6):
+            out["dmi.sub%d.weight" % k] = head["dmi.sub%d.weight" % k]
+            out["dmi.sub%d.bias" % k] = head["dmi.sub%d.bias" % k]
+        # W (p + a - mean) = (W F) c + W b_f - W mean + (W W_a) x + W b_a
+        out["dmi.fuse.weight"] = T((W @ F).astype(np.float32))
+        out["dmi.fuse.bias"] = T((W @ bf + b).astype(np.float32))
+        out["dmi.aux.weight"] = T((W @ Wa).astype(np.float32))
+        out["dmi.aux.bias"] = T((W @ ba).astype(np.float32))
+        vifile.write(a.out, "model", out)
+        return
     base_name = backbone.get("name", "backbone")
     out["name"] = a.name or "%s-pcaw%d" % (base_name, a.dim)
     if a.input_size:
@@ -71,7 +113,6 @@ def main():
                           "shrink %g)" % (base_name, out["input_size"], out["input_size"],
                                           ", averaged with the mirror image" if out.get("mirror_average") else "",
                                           n, d, a.dim, a.shrink))
-    T = vifile.Tensor.from_numpy
     for k in range(6):
         out["dmi.sub%d.weight" % k] = T(z((a.dim, d), np.float32))
         out["dmi.sub%d.bias" % k] = T(z(a.dim, np.float32))

@@ -15,8 +15,12 @@ debs=${DEBS:-bench/data/debs}
 work=${WORK:-build/default-model}
 size=${INPUT_SIZE:-128}
 mirror=${MIRROR_AVERAGE:-1}
-base=${BACKBONE_MODEL:-models/mobilenet_v2.vimodel} # e.g. a fine-tuned backbone (headless)
+base=${BACKBONE_MODEL:-models/mobilenet_v2.vimodel} # e.g. a fine-tuned backbone
 out=${OUT:-models/default.vimodel}
+# ON_HEAD=1: BACKBONE_MODEL carries a trained DMI head (vinfringe finetune --head dmi); the
+# whitening is fitted on that head's output and folded into it (models/fit_whitening.py --on-head)
+# instead of replacing it.
+on_head=${ON_HEAD:-0}
 mkdir -p "$work/views"
 rm -f "$work"/*.vemb
 # The backbone at the input size the default model uses, with features averaged over each frame
@@ -26,7 +30,11 @@ backbone="$work/backbone-$size.vimodel"
 import sys; sys.path.insert(0, 'models'); import vifile
 m = vifile.read('$base', 'model'); m['input_size'] = $size
 m['mirror_average'] = $mirror
+for k in [k for k in m if k.startswith('dmi.')]:
+    del m[k]   # features for the fit come from the backbone alone
 vifile.write('$backbone', 'model', m)"
+head_arg=
+if [ "$on_head" = 1 ]; then head_arg="--on-head $base"; fi
 /usr/bin/python3 - "$manifest" > "$work/train_sources.txt" <<'PY'
 import json, sys
 for s in json.load(open(sys.argv[1]))["sources"]:
@@ -47,5 +55,5 @@ for photo in "$debs"/opencv-doc/usr/share/doc/opencv-doc/examples/data/*.jpg \
     "$build/vinfringe" embed --quiet --model "$backbone" -o "$work/p$i.vemb" "$photo" 2>/dev/null || true
 done
 /usr/bin/python3 models/fit_whitening.py --backbone "$backbone" --out "$out" \
-    --input-size "$size" \
+    --input-size "$size" $head_arg \
     "$work"/*.vemb

@@ -18,8 +18,6 @@
 #
 #   sh bench/fetch_videos.sh && sh models/make_footage.sh /tmp/footage bench/work/ds/manifest.json
 #
-# Keep OUT outside build/: devede's files include a directory named runtime.d, which the
-# Makefile's dependency includes would trip over.
 # Needs ffmpeg, ffprobe, apt-get (downloads gnome-backgrounds, povray-examples, devede into
 # OUT/debs) and /usr/bin/python3. PHOTOS_PER_SET (default 30) photos of each photo set.
 set -eu

@@ -36,6 +36,13 @@ static const char k_help[] =
     "      --weight-decay X      AdamW weight decay (default 0)\n"
     "      --temperature X       InfoNCE temperature (default 0.07)\n"
     "      --koleo X             weight of the KoLeo entropy regulariser (default 0: off)\n"
+    "      --head none|dmi       train a DMI head together with the backbone, with DMI's\n"
+    "                            losses, and write it in the model (default none: headless)\n"
+    "      --head-lr X           AdamW peak learning rate of the head (default 1e-3)\n"
+    "      --d-weight X          DMI head: weight of the exclusivity term D (default 0.1)\n"
+    "      --m-weight X          DMI head: weight of the auxiliary term M (default 0.7)\n"
+    "      --temporal-positive P probability that a video frame's second view comes from its\n"
+    "                            neighbouring sampled frame (default 0)\n"
     "      --seed N              seed of the frame sampling and augmentations (default 1)\n"
     "      --frames-per-video N  frames taken from each video, spread over it (default 120)\n"
     "      --frame-cache FILE    keep the decoded frames in FILE and reuse them next time\n"
@@ -143,7 +150,10 @@ int cli_finetune_main(int argc, char **argv) {
         {"seed", required_argument, 0, 8},       {"frames-per-video", required_argument, 0, 9},
         {"frame-cache", required_argument, 0, 10}, {"checkpoint", required_argument, 0, 11},
         {"checkpoint-every", required_argument, 0, 12}, {"stop-after", required_argument, 0, 13},
-        {"threads", required_argument, 0, 14},   {"quiet", no_argument, 0, 'q'},
+        {"threads", required_argument, 0, 14},   {"head", required_argument, 0, 15},
+        {"head-lr", required_argument, 0, 16},   {"d-weight", required_argument, 0, 17},
+        {"m-weight", required_argument, 0, 18},
+        {"temporal-positive", required_argument, 0, 20}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     const char *output = NULL, *model_path = NULL;
@@ -225,6 +235,29 @@ int cli_finetune_main(int argc, char **argv) {
             break;
         case 14:
             if (cli_parse_long(arg, 0, 256, &threads)) rc = usage("bad --threads '%s'", arg);
+            break;
+        case 15:
+            if (strcmp(arg, "none") == 0) o.head = VI_FINETUNE_HEADLESS;
+            else if (strcmp(arg, "dmi") == 0) o.head = VI_FINETUNE_HEAD_DMI;
+            else rc = usage("bad --head '%s' (none or dmi)", arg);
+            break;
+        case 16:
+            if (cli_parse_double(arg, &dv) || !(dv > 0 && dv < 1))
+                rc = usage("bad --head-lr '%s'", arg);
+            else o.head_learning_rate = (float)dv;
+            break;
+        case 17:
+        case 18:
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 100))
+                rc = usage(c == 17 ? "bad --d-weight '%s' (0..100)" : "bad --m-weight '%s' (0..100)",
+                           arg);
+            else if (c == 17) o.exclusivity_weight = (float)dv;
+            else o.mi_weight = (float)dv;
+            break;
+        case 20:
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 1))
+                rc = usage("bad --temporal-positive '%s' (0..1)", arg);
+            else o.temporal_positive = (float)dv;
             break;
         case ':': rc = usage("option '%s' needs a value", av[optind - 1]); break;
         default: rc = usage("unknown option '%s'", av[optind - 1]); break;

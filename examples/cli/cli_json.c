@@ -61,7 +61,7 @@ void cli_json_string(FILE *f, const char *str) {
 
 void cli_json_number(FILE *f, double v) {
     if (isfinite(v))
-        fprintf(f, "%.6g", v);
+        fprintf(f, "%.9g", v); /* a float's full precision: scores near 1 still order */
     else
         fputs("null", f);
 }

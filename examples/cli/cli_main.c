@@ -1,5 +1,8 @@
 /* cli_main.c - `vinfringe`: dispatch to the subcommands, `help` and `--version`. */
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "cli.h"
 
@@ -17,7 +20,7 @@ static void print_usage(FILE *f) {
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-12s %s\n", k_commands[i]->name, k_commands[i]->summary);
     fputs("  train        Train a DMI head on a model's backbone and write a new model.\n", f);
-    fputs("  finetune     Fine-tune the backbone's last blocks; write a headless model.\n", f);
+    fputs("  finetune     Fine-tune the backbone's last blocks (and a DMI head); write a model.\n", f);
     fputs("  help [CMD]   This help, or the help of CMD\n"
           "\nRun 'vinfringe COMMAND --help' for a command's options; 'vinfringe --version' for\n"
           "the versions. Exit status: 0 ok, 1 error, 2 bad usage.\n", f);
@@ -89,10 +92,23 @@ static int run_help(int argc, char **argv) {
     return CLI_EXIT_OK;
 }
 
+/* libtorch allocates and frees the same large activation buffers for every frame and every
+ * training step. With glibc's defaults the largest go back to the kernel each time (mmap, heap
+ * trimming) and are faulted in again: keeping them in the heap made a fine-tuning step 2.5x and
+ * embedding 1.1x faster here (docs/training.md). It is a process-wide setting, so the host
+ * program chooses it; the library never changes malloc's behaviour. */
+static void keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's ceiling for this setting */
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 int main(int argc, char **argv) {
     const cli_command *cmd;
     cli_args args;
     int used, rc = CLI_EXIT_USAGE;
+    keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);
         return CLI_EXIT_USAGE;

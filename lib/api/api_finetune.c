@@ -18,6 +18,11 @@ vi_status vi_finetune_options_init(vi_finetune_options *opts, size_t struct_size
     d.koleo_weight = 0.0f;
     d.checkpoint_every = 100;
     d.frames_per_video = 120;
+    d.head = VI_FINETUNE_HEADLESS;
+    d.head_learning_rate = 1e-3f;
+    d.temporal_positive = 0.0f;
+    d.exclusivity_weight = 0.1f;
+    d.mi_weight = 0.7f;
     return vi__options_init(opts, struct_size, &d, sizeof d, "vi_finetune_options_init");
 }
 
@@ -52,6 +57,18 @@ static vi_status read_options(const vi_finetune_options *in, vi_finetune_options
     if (o->frames_per_video < 1 || o->frames_per_video > 100000)
         return vi__fail(VI_E_INVALID_ARG, "frames_per_video %d is out of range 1..100000",
                         (int)o->frames_per_video);
+    if (o->head != VI_FINETUNE_HEADLESS && o->head != VI_FINETUNE_HEAD_DMI)
+        return vi__fail(VI_E_INVALID_ARG, "head %d is not a vi_finetune_head", (int)o->head);
+    if (!(o->head_learning_rate > 0 && o->head_learning_rate < 1))
+        return vi__fail(VI_E_INVALID_ARG, "head_learning_rate %g is out of range (0, 1)",
+                        (double)o->head_learning_rate);
+    if (!(o->temporal_positive >= 0 && o->temporal_positive <= 1))
+        return vi__fail(VI_E_INVALID_ARG, "temporal_positive %g is out of range [0, 1]",
+                        (double)o->temporal_positive);
+    if (!(o->exclusivity_weight >= 0 && o->exclusivity_weight <= 100) ||
+        !(o->mi_weight >= 0 && o->mi_weight <= 100))
+        return vi__fail(VI_E_INVALID_ARG, "exclusivity_weight %g or mi_weight %g is out of "
+                        "range [0, 100]", (double)o->exclusivity_weight, (double)o->mi_weight);
     return VI_OK;
 }
 

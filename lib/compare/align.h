@@ -122,18 +122,23 @@
 #define VI_ALIGN_RF_MAX_CELLS (1u << 18) /* larger windows keep the path's own segment */
 
 /* ---- Calibrated score (compare.c) --------------------------------------------------------- */
-/* score = 1 / (1 + exp(-SLOPE * (x - MID))), x = max(video cosine, segment evidence), where the
- * segment evidence = best segment's mean cosine * len / (len + HALF_LEN_S), len = its query
- * duration in seconds. Fitted on the benchmark's training split, the slope bounded so that the
- * 6-digit JSON of the command still orders strong matches (docs/alignment.md, section 6). */
+/* score = 1 / (1 + exp(-SLOPE * (x - MID))), x = max(video cosine - VIDEO_DISCOUNT, segment
+ * evidence), where the segment evidence = best segment's mean cosine * len / (len + HALF_LEN_S),
+ * len = its query duration in seconds. A found segment is the stronger evidence: the video
+ * cosine, which cannot tell neighbouring segments of one scene apart, counts VIDEO_DISCOUNT less.
+ * Fitted on the benchmark's training split, the slope bounded so that the 6-digit JSON of the
+ * command still orders strong matches (docs/alignment.md, section 6). */
 #ifndef VI_SCORE_MID
-#define VI_SCORE_MID 0.315f
+#define VI_SCORE_MID 0.295f
 #endif
 #ifndef VI_SCORE_SLOPE
-#define VI_SCORE_SLOPE 13.93f
+#define VI_SCORE_SLOPE 13.49f
 #endif
 #ifndef VI_SCORE_HALF_LEN_S
 #define VI_SCORE_HALF_LEN_S 0.5f
+#endif
+#ifndef VI_SCORE_VIDEO_DISCOUNT
+#define VI_SCORE_VIDEO_DISCOUNT 0.2f
 #endif
 
 /* One candidate correspondence (query frame qi shows reference frame ri). */
@@ -216,12 +221,14 @@ struct vi_align_params {
     float whole_cos; /* VI_ALIGN_WHOLE_COS; > 1 disables the low-contrast fallback */
     int32_t refine;  /* 1: refine each segment on the dense similarities (align_refine.c) */
     float score_mid, score_slope, score_half_len; /* VI_SCORE_MID, _SLOPE, _HALF_LEN_S */
+    float score_video_discount;                   /* VI_SCORE_VIDEO_DISCOUNT */
 };
 
 static inline struct vi_align_params vi__align_params_default(void) {
     struct vi_align_params p = {VI_ALIGN_DEFAULT, VI_ALIGN_ABS_LOC, VI_ALIGN_ABS_SCALE,
                                 VI_ALIGN_WHOLE_COS, VI_ALIGN_REFINE,
-                                VI_SCORE_MID, VI_SCORE_SLOPE, VI_SCORE_HALF_LEN_S};
+                                VI_SCORE_MID, VI_SCORE_SLOPE, VI_SCORE_HALF_LEN_S,
+                                VI_SCORE_VIDEO_DISCOUNT};
     return p;
 }
 

@@ -163,7 +163,7 @@ vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embed
     }
     m->video_similarity = vcos;
     m->speed_ratio = 0.0f;
-    float evidence = vcos;
+    float evidence = vcos - par->score_video_discount;
     for (int32_t k = 0; k < n_seg; k++) {
         const struct vi_align_seg *s = &segs[k];
         vi_segment *o = &m->segments[k];

@@ -14,14 +14,22 @@
  * statistics also does). On export, the kernel and beta are solved from the trained folded
  * weight with the original gamma, mean and variance, so that the loader's fold reproduces them.
  *
- * Loss: InfoNCE over 2B views (each view's positive is the other view of its source, every other
- * view of the batch a negative), temperature T, plus optionally SSCD's KoLeo entropy term
- * -mean log(distance to the nearest non-positive view). Optimiser: AdamW written out here, so
- * that its state is plain tensors that a checkpoint can store and restore bit for bit. */
+ * Loss, headless: InfoNCE over 2B views (each view's positive is the other view of its source,
+ * every other view of the batch a negative), temperature T, plus optionally SSCD's KoLeo entropy
+ * term -mean log(distance to the nearest non-positive view).
+ * Loss with a DMI head (dmi_loss.hpp): the head encodes the 2B views and DMI's total loss is
+ * taken on the pairs (view i, view B + i), each pair's negatives being the other pairs' views
+ * (the paper trains its head on frozen video features; here head and backbone are trained
+ * together, on frame views). A memory bank of earlier steps' features as extra negatives was
+ * tried and dropped: without a momentum encoder its features go stale as the backbone moves,
+ * and training diverged after ~150 steps (MoCo reports the same for momentum 0).
+ * Optimiser: AdamW written out here, so that its state is plain tensors that a checkpoint can
+ * store and restore bit for bit. */
 
 #include "backbone_train.h"
 
 #include "../common/common.h"
+#include "dmi_loss.hpp"
 #include "shim_guard.hpp"
 
 #include <ATen/ATen.h>
@@ -50,6 +58,7 @@ const int kSettings[7][4] = {
     {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
 };
 const int kUnits = VI__BBT_MAX_UNITS; /* stem, 17 blocks, head */
+const int64_t kFeatureDim = 576 + 1280; /* GeM of block_13_expand_relu and out_relu */
 
 std::string dims_str(const std::vector<int64_t> &d) {
     std::string s = "[";
@@ -134,6 +143,9 @@ struct vi__bbt {
     int64_t steps = 0;
     std::vector<std::pair<std::string, at::Tensor *>> state; /* name -> tensor, for checkpoints */
     mutable std::vector<at::Tensor> state_views;
+    /* the DMI head (cfg.dmi_head): layers as in dmi_loss.hpp, their AdamW moments */
+    std::vector<at::Tensor> hW, hb, hmW, hvW, hmb, hvb;
+    std::vector<std::string> head_names; /* "dmi.sub0", ..., "dmi.aux", "dmi.fuse" */
 
     int add_conv(const Weights &W, const std::string &conv, const std::string &bn, int64_t k,
                  int64_t cin, int64_t cout, bool depthwise, int unit) {
@@ -203,6 +215,18 @@ struct vi__bbt {
             }
         }
         head_i = add_conv(W, "Conv_1", "Conv_1_bn", 1, cin, 1280, false, kUnits - 1);
+        if (cfg.dmi_head) {
+            vi_shim::dmi_init(kFeatureDim, cfg.head_dim, cfg.head_seed, &hW, &hb);
+            for (int l = 0; l < VI__DMI_LAYERS; l++) {
+                head_names.push_back(l < vi_shim::kDmiSubs ? "dmi.sub" + std::to_string(l)
+                                     : l == VI__DMI_AUX    ? std::string("dmi.aux")
+                                                           : std::string("dmi.fuse"));
+                hmW.push_back(at::zeros_like(hW[l]));
+                hvW.push_back(at::zeros_like(hW[l]));
+                hmb.push_back(at::zeros_like(hb[l]));
+                hvb.push_back(at::zeros_like(hb[l]));
+            }
+        }
         for (Conv &c : convs) {
             if (c.train) {
                 state.emplace_back("param/" + c.conv_name + "/w", &c.w);
@@ -213,7 +237,17 @@ struct vi__bbt {
                 state.emplace_back("adam_v/" + c.conv_name + "/b", &c.vb);
             }
         }
+        for (size_t l = 0; l < hW.size(); l++) {
+            const std::string &n = head_names[l];
+            state.emplace_back("param/" + n + ".weight", &hW[l]);
+            state.emplace_back("param/" + n + ".bias", &hb[l]);
+            state.emplace_back("adam_m/" + n + ".weight", &hmW[l]);
+            state.emplace_back("adam_m/" + n + ".bias", &hmb[l]);
+            state.emplace_back("adam_v/" + n + ".weight", &hvW[l]);
+            state.emplace_back("adam_v/" + n + ".bias", &hvb[l]);
+        }
     }
+
 
     /* Frozen convolutions go straight to oneDNN (see torch_shim.cpp for why); trainable ones
      * through at::convolution, which records the graph (oneDNN's entry has no derivative). */
@@ -276,6 +310,74 @@ struct vi__bbt {
 
 namespace {
 
+/* One AdamW update of parameter p from its gradient (none: nothing to do). */
+void adamw(at::Tensor &p, at::Tensor &m, at::Tensor &v, double lr, double wd, double bc1,
+           double bc2) {
+    at::Tensor g = p.grad();
+    if (!g.defined()) {
+        return;
+    }
+    m.mul_(kAdamB1).add_(g, 1.0 - kAdamB1);
+    v.mul_(kAdamB2).addcmul_(g, g, 1.0 - kAdamB2);
+    at::Tensor denom = (v.div(bc2)).sqrt_().add_(kAdamEps);
+    if (wd > 0) {
+        p.mul_(1.0 - lr * wd);
+    }
+    p.addcdiv_(m, denom, -lr / bc1);
+    p.mutable_grad() = at::Tensor();
+}
+
+/* Headless: InfoNCE over the 2B views (view i's positive is view (i + B) mod 2B) with the other
+ * views as negatives, + KoLeo over the views. */
+at::Tensor infonce_step_loss(const vi__bbt &t, const at::Tensor &z, int64_t pairs,
+                             vi__bbt_stats *stats) {
+    const int64_t n = z.size(0);
+    at::Tensor sim = at::mm(z, z.t());
+    at::Tensor eye = at::eye(n, at::kBool);
+    at::Tensor logits = (sim / t.cfg.temperature).masked_fill(eye, -1e9);
+    at::Tensor idx = at::arange(n, at::kLong);
+    at::Tensor pos = (idx + pairs).remainder(n);
+    at::Tensor logp = at::log_softmax(logits, 1);
+    at::Tensor nce = -logp.gather(1, pos.view({n, 1})).mean();
+    /* KoLeo: distance to the nearest view that is neither itself nor its positive. */
+    at::Tensor posmask =
+        eye.logical_or(at::zeros({n, n}, at::kBool).scatter_(1, pos.view({n, 1}), true));
+    at::Tensor d2 = (2.0 - 2.0 * sim).clamp_min(0.0).masked_fill(posmask, 1e9);
+    at::Tensor koleo = -at::log(std::get<0>(d2.min(1)).clamp_min(1e-12).sqrt() + 1e-8).mean();
+    at::Tensor loss = t.cfg.koleo_weight > 0 ? nce + t.cfg.koleo_weight * koleo : nce;
+    if (stats) {
+        at::Tensor best = std::get<1>(logits.max(1));
+        stats->loss = loss.item<float>();
+        stats->infonce = nce.item<float>();
+        stats->koleo = koleo.item<float>();
+        stats->accuracy = best.eq(pos).to(at::kFloat).mean().item<float>();
+    }
+    return loss;
+}
+
+/* With a DMI head: DMI's total loss on pairs (view i, view B + i). */
+at::Tensor dmi_step_loss(const vi__bbt &t, const at::Tensor &z, int64_t pairs,
+                         vi__bbt_stats *stats) {
+    vi_shim::DmiEncoded all = vi_shim::dmi_encode(t.hW, t.hb, z);
+    vi_shim::DmiEncoded ea = all.rows(0, pairs), ep = all.rows(pairs, pairs);
+    vi_shim::DmiEncoded en = all.rows(2 * pairs, 0);
+    vi_shim::DmiLossWeights w;
+    w.w_d = t.cfg.exclusivity_weight;
+    w.w_m = t.cfg.mi_weight;
+    vi__dmi_terms terms;
+    at::Tensor loss = vi_shim::dmi_loss(ea, ep, en, w, &terms);
+    if (stats) {
+        c10::NoGradGuard ng;
+        at::Tensor logits = at::mm(ea.f, ep.f.t());
+        at::Tensor best = std::get<1>(logits.max(1));
+        stats->loss = (float)terms.total;
+        stats->infonce = (float)terms.nce_f;
+        stats->koleo = 0.0f;
+        stats->accuracy = best.eq(at::arange(pairs, at::kLong)).to(at::kFloat).mean().item<float>();
+    }
+    return loss;
+}
+
 at::Tensor preprocess(const uint8_t *rgb, int64_t n, int64_t size) {
     at::Tensor u8 = at::from_blob(const_cast<uint8_t *>(rgb), {n, size, size, 3}, at::kByte);
     return u8.permute({0, 3, 1, 2}).to(at::kFloat).div_(255.0f).contiguous(
@@ -284,6 +386,19 @@ at::Tensor preprocess(const uint8_t *rgb, int64_t n, int64_t size) {
 
 template <typename F> vi_status guarded(const char *what, vi_status bad, F &&body) {
     return vi_shim::guarded("fine-tuning: ", what, bad, std::forward<F>(body));
+}
+
+/* Hand one tensor to an export callback as float32 (the view lives for the call). */
+vi_status emit(vi__bbt_export_fn fn, void *user, const std::string &name, const at::Tensor &t) {
+    at::Tensor v = t.to(at::kFloat).contiguous();
+    vi__named_f32 nt;
+    nt.name = name.c_str();
+    nt.data = v.data_ptr<float>();
+    nt.ndim = (int32_t)v.dim();
+    for (int k = 0; k < 4; k++) {
+        nt.dims[k] = k < v.dim() ? v.size(k) : 0;
+    }
+    return fn(user, &nt);
 }
 
 } // namespace
@@ -299,6 +414,11 @@ vi_status vi__bbt_create(const vi__named_f32 *tensors, int32_t n_tensors,
     if (cfg->trainable_units < 1 || cfg->trainable_units > VI__BBT_MAX_UNITS) {
         return vi__fail(VI_E_INVALID_ARG, "fine-tuning: trainable units %d not in 1..%d",
                         (int)cfg->trainable_units, VI__BBT_MAX_UNITS);
+    }
+    if (cfg->dmi_head && (cfg->head_dim < 1 || cfg->head_dim > 4096 ||
+                          !(cfg->head_learning_rate > 0) || !(cfg->learning_rate > 0))) {
+        return vi__fail(VI_E_INVALID_ARG, "fine-tuning: bad head (%d dimensions, rate %g)",
+                        (int)cfg->head_dim, (double)cfg->head_learning_rate);
     }
     return guarded("creating the network", VI_E_BAD_MODEL, [&]() -> vi_status {
         Weights W(tensors, n_tensors);
@@ -358,26 +478,8 @@ vi_status vi__bbt_step(vi__bbt *t, const uint8_t *rgb, int32_t pairs, int32_t si
         c10::AutoGradMode grad(update != 0);
         const int64_t n = 2 * (int64_t)pairs;
         at::Tensor z = t->features(preprocess(rgb, n, size));
-        at::Tensor sim = at::mm(z, z.t());
-        at::Tensor eye = at::eye(n, at::kBool);
-        at::Tensor logits = (sim / t->cfg.temperature).masked_fill(eye, -1e9);
-        at::Tensor idx = at::arange(n, at::kLong);
-        at::Tensor pos = (idx + pairs).remainder(n);
-        at::Tensor logp = at::log_softmax(logits, 1);
-        at::Tensor nce = -logp.gather(1, pos.view({n, 1})).mean();
-        /* KoLeo: distance to the nearest view that is neither itself nor its positive. */
-        at::Tensor posmask = eye.logical_or(at::zeros({n, n}, at::kBool)
-                                                .scatter_(1, pos.view({n, 1}), true));
-        at::Tensor d2 = (2.0 - 2.0 * sim).clamp_min(0.0).masked_fill(posmask, 1e9);
-        at::Tensor koleo = -at::log(std::get<0>(d2.min(1)).clamp_min(1e-12).sqrt() + 1e-8).mean();
-        at::Tensor loss = t->cfg.koleo_weight > 0 ? nce + t->cfg.koleo_weight * koleo : nce;
-        if (stats) {
-            at::Tensor best = std::get<1>(logits.max(1));
-            stats->loss = loss.item<float>();
-            stats->infonce = nce.item<float>();
-            stats->koleo = koleo.item<float>();
-            stats->accuracy = best.eq(pos).to(at::kFloat).mean().item<float>();
-        }
+        at::Tensor loss = t->cfg.dmi_head ? dmi_step_loss(*t, z, pairs, stats)
+                                          : infonce_step_loss(*t, z, pairs, stats);
         if (!std::isfinite(loss.item<float>())) {
             throw std::runtime_error("the loss is not finite (learning rate too high?)");
         }
@@ -389,29 +491,16 @@ vi_status vi__bbt_step(vi__bbt *t, const uint8_t *rgb, int32_t pairs, int32_t si
         t->steps++;
         const double bc1 = 1.0 - std::pow(kAdamB1, (double)t->steps);
         const double bc2 = 1.0 - std::pow(kAdamB2, (double)t->steps);
-        const double lr = t->lr, wd = t->cfg.weight_decay;
         for (Conv &c : t->convs) {
-            if (!c.train) {
-                continue;
+            if (c.train) {
+                adamw(c.w, c.mw, c.vw, t->lr, t->cfg.weight_decay, bc1, bc2);
+                adamw(c.b, c.mb, c.vb, t->lr, t->cfg.weight_decay, bc1, bc2);
             }
-            at::Tensor *ps[2] = {&c.w, &c.b};
-            at::Tensor *ms[2] = {&c.mw, &c.mb};
-            at::Tensor *vs[2] = {&c.vw, &c.vb};
-            for (int k = 0; k < 2; k++) {
-                at::Tensor &p = *ps[k];
-                at::Tensor g = p.grad();
-                if (!g.defined()) {
-                    continue;
-                }
-                ms[k]->mul_(kAdamB1).add_(g, 1.0 - kAdamB1);
-                vs[k]->mul_(kAdamB2).addcmul_(g, g, 1.0 - kAdamB2);
-                at::Tensor denom = (vs[k]->div(bc2)).sqrt_().add_(kAdamEps);
-                if (wd > 0) {
-                    p.mul_(1.0 - lr * wd);
-                }
-                p.addcdiv_(*ms[k], denom, -lr / bc1);
-                p.mutable_grad() = at::Tensor();
-            }
+        }
+        const double head_lr = t->lr * t->cfg.head_learning_rate / t->cfg.learning_rate;
+        for (size_t l = 0; l < t->hW.size(); l++) {
+            adamw(t->hW[l], t->hmW[l], t->hvW[l], head_lr, t->cfg.weight_decay, bc1, bc2);
+            adamw(t->hb[l], t->hmb[l], t->hvb[l], head_lr, t->cfg.weight_decay, bc1, bc2);
         }
         return VI_OK;
     });
@@ -519,18 +608,19 @@ vi_status vi__bbt_export(const vi__bbt *t, vi__bbt_export_fn fn, void *user) {
                 {c.bn_name + "/moving_variance", c.var},
             };
             for (auto &o : outs) {
-                at::Tensor v = o.second.to(at::kFloat).contiguous();
-                vi__named_f32 nt;
-                nt.name = o.first.c_str();
-                nt.data = v.data_ptr<float>();
-                nt.ndim = (int32_t)v.dim();
-                for (int k = 0; k < 4; k++) {
-                    nt.dims[k] = k < v.dim() ? v.size(k) : 0;
-                }
-                vi_status st = fn(user, &nt);
+                vi_status st = emit(fn, user, o.first, o.second);
                 if (st != VI_OK) {
                     return st;
                 }
+            }
+        }
+        for (size_t l = 0; l < t->hW.size(); l++) {
+            vi_status st = emit(fn, user, t->head_names[l] + ".weight", t->hW[l].detach());
+            if (st == VI_OK) {
+                st = emit(fn, user, t->head_names[l] + ".bias", t->hb[l].detach());
+            }
+            if (st != VI_OK) {
+                return st;
             }
         }
         return VI_OK;

@@ -26,14 +26,20 @@ typedef struct vi__bbt_config {
     int32_t trainable_units; /* 1..VI__BBT_MAX_UNITS */
     float learning_rate;     /* AdamW */
     float weight_decay;      /* AdamW decoupled decay, towards zero */
-    float temperature;       /* InfoNCE */
+    float temperature;       /* InfoNCE (headless training only; DMI's NCE uses 0.07) */
     float koleo_weight;      /* KoLeo (nearest-neighbour entropy) regulariser weight; 0 = off */
+    int32_t dmi_head;        /* 1: a DMI head (dmi_loss.hpp) on the features, trained jointly
+                                with DMI's losses; 0: InfoNCE on the features themselves */
+    int32_t head_dim;        /* the head's output dimension (256) */
+    float head_learning_rate; /* AdamW rate of the head (the caller's schedule scales both) */
+    float exclusivity_weight, mi_weight; /* DMI's D and M weights (0.1, 0.7) */
+    uint64_t head_seed;      /* initialisation of the head */
 } vi__bbt_config;
 
 /* What one step measured. */
 typedef struct vi__bbt_stats {
     float loss;     /* total loss */
-    float infonce;  /* InfoNCE part */
+    float infonce;  /* InfoNCE part (with a DMI head: NCE of the embedding f) */
     float koleo;    /* KoLeo part (before the weight) */
     float accuracy; /* fraction of views whose nearest other view is their positive */
 } vi__bbt_stats;
@@ -49,8 +55,10 @@ VI_HIDDEN void vi__bbt_free(vi__bbt *t);
 VI_HIDDEN vi_status vi__bbt_features(vi__bbt *t, const uint8_t *rgb, int32_t n, int32_t size,
                                      float *features);
 /* One contrastive step on 2 * `pairs` images of side `size`: images i and i + pairs are two
- * views of the same source. InfoNCE over all 2 * pairs views (+ KoLeo), backward through the
- * trainable units, one AdamW update (unless `update` is 0: then only the loss is measured). */
+ * views of the same source. Headless: InfoNCE over all 2 * pairs views (+ KoLeo); with a DMI
+ * head: DMI's total loss on the pairs (view i, view i + pairs). Backward through the head and
+ * the trainable units, one AdamW update (unless `update` is 0: then only the loss is
+ * measured). */
 VI_HIDDEN vi_status vi__bbt_step(vi__bbt *t, const uint8_t *rgb, int32_t pairs, int32_t size,
                                  int update, vi__bbt_stats *stats);
 /* Number of AdamW updates made so far (restored by vi__bbt_state_set). */
@@ -59,8 +67,8 @@ VI_HIDDEN int64_t vi__bbt_steps_done(const vi__bbt *t);
 VI_HIDDEN void vi__bbt_set_learning_rate(vi__bbt *t, float lr);
 
 /* The training state as named float arrays: parameters ("param/<conv>/w", "param/<conv>/b" in
- * torch layout, batch-norm folded) and AdamW moments ("adam_m/...", "adam_v/..."). Views stay
- * valid until the next step or free. */
+ * torch layout, batch-norm folded; "param/dmi.<layer>.weight" / ".bias" of a head) and AdamW
+ * moments ("adam_m/...", "adam_v/..."). Views stay valid until the next step or free. */
 VI_HIDDEN int32_t vi__bbt_state_count(const vi__bbt *t);
 VI_HIDDEN vi_status vi__bbt_state_get(const vi__bbt *t, int32_t i, vi__named_f32 *out);
 /* Overwrite one state array by name (from a checkpoint); VI_E_FORMAT if unknown or misshapen. */
@@ -70,7 +78,8 @@ VI_HIDDEN void vi__bbt_set_steps_done(vi__bbt *t, int64_t steps);
 
 /* The trainable layers in the model file's names and layout (Keras kernels with the original
  * batch-norm statistics kept, the kernel and beta solved so that folding gives the trained
- * weights). Calls `fn` once per tensor; the view is valid during the call only. */
+ * weights; a head as "dmi.sub0.weight" ... "dmi.fuse.bias", docs/model.md). Calls `fn` once per
+ * tensor; the view is valid during the call only. */
 typedef vi_status (*vi__bbt_export_fn)(void *user, const vi__named_f32 *tensor);
 VI_HIDDEN vi_status vi__bbt_export(const vi__bbt *t, vi__bbt_export_fn fn, void *user);
 /* 1 if the model tensor `name` belongs to a trainable unit (vi__bbt_export replaces it). */

@@ -38,6 +38,8 @@
 #define CKPT_KIND "vinfringe-finetune-checkpoint"
 #define STILL_CROPS 3
 #define P_VIDEO 0.6
+#define HEAD_DIM 256 /* the DMI head's output, as in docs/model.md */
+#define HEAD_SEED_SALT 0x5EEDD31Aull
 
 /* ---------------------------------------------------------------------------------------------
  * Small image operations on square or rectangular packed RGB24 buffers.
@@ -479,7 +481,8 @@ static uint64_t step_seed(uint64_t seed, int64_t step) {
 
 /* Views of step `step`: [first views of the B sources, second views]. */
 static void make_batch(const frames *F, int32_t B, uint64_t seed, int64_t step, int32_t S,
-                       uint8_t *views, uint8_t *scratch, int32_t *chosen) {
+                       double temporal_positive, uint8_t *views, uint8_t *scratch,
+                       int32_t *chosen) {
     vi__rng r = {step_seed(seed, step)};
     int32_t n_still = 0;
     for (int32_t i = 0; i < F->n_sources; i++) n_still += F->src[i].still;
@@ -512,10 +515,20 @@ static void make_batch(const frames *F, int32_t B, uint64_t seed, int64_t step, 
     const size_t fb = (size_t)F->side * F->side * 3, vb = (size_t)S * S * 3;
     for (int32_t i = 0; i < B; i++) {
         const source *a = &F->src[chosen[i]], *b = &F->src[chosen[(i + 1) % B]];
-        const uint8_t *fa = F->pix + (size_t)(a->first + vi__rng_below(&r, a->count)) * fb;
+        const int32_t ka = vi__rng_below(&r, a->count);
+        const uint8_t *fa = F->pix + (size_t)(a->first + ka) * fb;
         const uint8_t *fo = F->pix + (size_t)(b->first + vi__rng_below(&r, b->count)) * fb;
+        /* the second view from the neighbouring sampled frame (a video's frames are spread
+         * evenly over it), so that the views differ by where sampling landed as well */
+        const uint8_t *fa2 = fa;
+        if (temporal_positive > 0 && !a->still && a->count > 1 &&
+            vi__rng_uniform(&r) < temporal_positive) {
+            const int32_t k2 = ka == 0 ? 1 : ka == a->count - 1 ? ka - 1
+                               : ka + (vi__rng_below(&r, 2) ? 1 : -1);
+            fa2 = F->pix + (size_t)(a->first + k2) * fb;
+        }
         vi__finetune_view(fa, fo, F->side, views + (size_t)i * vb, S, scratch, vi__rng_next(&r));
-        vi__finetune_view(fa, fo, F->side, views + (size_t)(B + i) * vb, S, scratch,
+        vi__finetune_view(fa2, fo, F->side, views + (size_t)(B + i) * vb, S, scratch,
                           vi__rng_next(&r));
     }
 }
@@ -540,6 +553,11 @@ static vi_status save_checkpoint(const vi__bbt *net, const vi_finetune_options *
     vi__docw_f64(w, "learning_rate", o->learning_rate);
     vi__docw_f64(w, "temperature", o->temperature);
     vi__docw_i64(w, "frames_key", key);
+    vi__docw_i64(w, "head", o->head);
+    vi__docw_f64(w, "head_learning_rate", o->head_learning_rate);
+    vi__docw_f64(w, "temporal_positive", o->temporal_positive);
+    vi__docw_f64(w, "exclusivity_weight", o->exclusivity_weight);
+    vi__docw_f64(w, "mi_weight", o->mi_weight);
     /* the rng state of the next step: a function of (seed, step), stored for inspection */
     vi__docw_i64(w, "rng_next", (int64_t)step_seed(o->seed, vi__bbt_steps_done(net)));
     vi_status st = VI_OK;
@@ -581,18 +599,24 @@ static vi_status load_checkpoint(vi__bbt *net, const vi_finetune_options *o, uin
         return st;
     }
     const char *kind = vi__doc_str(doc, "kind");
-    int64_t step = 0, seed = 0, tb = 0, steps = 0, batch = 0, fk = 0;
+    int64_t step = 0, seed = 0, tb = 0, steps = 0, batch = 0, fk = 0, head = 0;
+    double temporal = 0; /* absent from 0.2's checkpoints: their values were these */
+    vi__doc_i64(doc, "head", &head);
+    vi__doc_f64(doc, "temporal_positive", &temporal);
     if (!kind || strcmp(kind, CKPT_KIND) != 0 || !vi__doc_i64(doc, "step", &step) ||
         !vi__doc_i64(doc, "seed", &seed) || !vi__doc_i64(doc, "trainable_blocks", &tb) ||
         !vi__doc_i64(doc, "steps", &steps) || !vi__doc_i64(doc, "batch", &batch) ||
         !vi__doc_i64(doc, "frames_key", &fk)) {
         st = vi__fail(VI_E_FORMAT, "fine-tuning: checkpoint %s lacks its step or options", path);
     } else if ((uint64_t)seed != o->seed || tb != o->trainable_blocks || steps != o->steps ||
-               batch != o->batch) {
+               batch != o->batch || head != o->head ||
+               temporal != (double)o->temporal_positive) {
         st = vi__fail(VI_E_FORMAT,
                       "fine-tuning: checkpoint %s was made with other options (seed %lld, "
-                      "trainable blocks %lld, steps %lld, batch %lld); delete it or use them",
-                      path, (long long)seed, (long long)tb, (long long)steps, (long long)batch);
+                      "trainable blocks %lld, steps %lld, batch %lld, head %lld, temporal "
+                      "positives %g); delete it or use them",
+                      path, (long long)seed, (long long)tb, (long long)steps, (long long)batch,
+                      (long long)head, temporal);
     } else if ((uint32_t)fk != key) {
         st = vi__fail(VI_E_FORMAT, "fine-tuning: checkpoint %s was made on other inputs", path);
     } else if (step < 0 || step > steps) {
@@ -656,13 +680,24 @@ static vi_status save_model(const vi__doc *doc, const vi__bbt *net, const vi_fin
         if (v) vi__docw_str(w, keep[i], v);
     }
     const char *base = vi__doc_str(doc, "name");
-    char name[300], desc[600];
-    snprintf(name, sizeof name, "%.200s-ft%d", base ? base : "model", (int)o->trainable_blocks);
-    snprintf(desc, sizeof desc,
-             "%.200s, backbone fine-tuned contrastively (last %d units, %d steps of %d "
-             "frame pairs, seed %llu); headless: embeddings are the backbone's frame features",
-             base ? base : "model", (int)o->trainable_blocks, (int)o->steps, (int)o->batch,
-             (unsigned long long)o->seed);
+    char name[300], desc[900];
+    const int dmi = o->head == VI_FINETUNE_HEAD_DMI;
+    snprintf(name, sizeof name, "%.200s-ft%d%s", base ? base : "model", (int)o->trainable_blocks,
+             dmi ? "-dmi" : "");
+    if (dmi)
+        snprintf(desc, sizeof desc,
+                 "%.200s, backbone (last %d units) and a DMI head (6 x %d sub-feature heads, "
+                 "auxiliary head, fusion) trained together by DMI's losses on copy-style frame "
+                 "views (%d steps of %d frame pairs, D %g M %g, seed %llu)",
+                 base ? base : "model", (int)o->trainable_blocks, HEAD_DIM, (int)o->steps,
+                 (int)o->batch, (double)o->exclusivity_weight,
+                 (double)o->mi_weight, (unsigned long long)o->seed);
+    else
+        snprintf(desc, sizeof desc,
+                 "%.200s, backbone fine-tuned contrastively (last %d units, %d steps of %d "
+                 "frame pairs, seed %llu); headless: embeddings are the backbone's frame features",
+                 base ? base : "model", (int)o->trainable_blocks, (int)o->steps, (int)o->batch,
+                 (unsigned long long)o->seed);
     vi__docw_str(w, "name", name);
     vi__docw_str(w, "description", desc);
     int64_t v;
@@ -705,8 +740,17 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
     uint8_t *views = NULL, *scratch = NULL;
     int32_t *chosen = NULL;
     vi_status st = vi__doc_parse(base, base_size, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc);
-    const vi__bbt_config cfg = {o->trainable_blocks, o->learning_rate, o->weight_decay,
-                                o->temperature, o->koleo_weight};
+    const vi__bbt_config cfg = {.trainable_units = o->trainable_blocks,
+                                .learning_rate = o->learning_rate,
+                                .weight_decay = o->weight_decay,
+                                .temperature = o->temperature,
+                                .koleo_weight = o->koleo_weight,
+                                .dmi_head = o->head == VI_FINETUNE_HEAD_DMI,
+                                .head_dim = HEAD_DIM,
+                                .head_learning_rate = o->head_learning_rate,
+                                .exclusivity_weight = o->exclusivity_weight,
+                                .mi_weight = o->mi_weight,
+                                .head_seed = o->seed ^ HEAD_SEED_SALT};
     if (st == VI_OK) st = build_net(doc, &cfg, &net);
     if (st == VI_OK) st = build_frames(&F, paths, n_paths, o, progress, user, t0);
     int loaded = 0;
@@ -731,7 +775,7 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
     int cancel = 0;
     while (st == VI_OK && vi__bbt_steps_done(net) < o->steps) {
         const int64_t step = vi__bbt_steps_done(net);
-        make_batch(&F, B, o->seed, step, S, views, scratch, chosen);
+        make_batch(&F, B, o->seed, step, S, o->temporal_positive, views, scratch, chosen);
         vi__bbt_set_learning_rate(net, lr_at(o, step));
         vi__bbt_stats s;
         if ((st = vi__bbt_step(net, views, B, S, 1, &s)) != VI_OK) break;

@@ -101,7 +101,7 @@ START_TEST(test_steps_lower_the_loss_on_a_fixed_batch) {
         memcpy(list[used].dims, t->dims, sizeof t->dims);
         used++;
     }
-    const vi__bbt_config cfg = {2, 1e-3f, 0.0f, 0.07f, 0.0f};
+    const vi__bbt_config cfg = {.trainable_units = 2, .learning_rate = 1e-3f, .temperature = 0.07f};
     vi__bbt *net = NULL;
     ck_assert_msg(vi__bbt_create(list, used, &cfg, &net) == VI_OK, "%s", vi_last_error());
     /* frames: the first frame of each clip, at 160, two augmented views each */
@@ -145,6 +145,26 @@ START_TEST(test_steps_lower_the_loss_on_a_fixed_batch) {
     ck_assert(vi__bbt_is_trainable_tensor(net, "Conv_1/kernel"));
     ck_assert(vi__bbt_is_trainable_tensor(net, "block_16_project_BN/gamma"));
     ck_assert(!vi__bbt_is_trainable_tensor(net, "block_15_project/kernel"));
+    vi__bbt_free(net);
+    /* the same with a DMI head trained jointly: its 8 layers join the state (weight, bias and
+     * their two AdamW moments each), and the total DMI loss falls on the fixed batch */
+    vi__bbt_config hc = cfg;
+    hc.dmi_head = 1;
+    hc.head_dim = 32;
+    hc.head_learning_rate = 1e-2f;
+    hc.exclusivity_weight = 0.1f;
+    hc.mi_weight = 0.7f;
+    hc.head_seed = 3;
+    ck_assert_msg(vi__bbt_create(list, used, &hc, &net) == VI_OK, "%s", vi_last_error());
+    ck_assert_int_eq(vi__bbt_state_count(net), 4 * 6 + 8 * 6);
+    ck_assert_int_eq(vi__bbt_step(net, views, P, S, 0, &before), VI_OK);
+    ck_assert(isfinite(before.loss) && before.infonce > 0);
+    for (int k = 0; k < 8; k++) ck_assert_int_eq(vi__bbt_step(net, views, P, S, 1, &s), VI_OK);
+    ck_assert_int_eq(vi__bbt_step(net, views, P, S, 0, &after), VI_OK);
+    ck_assert_msg(after.loss < before.loss - 0.05f, "DMI loss %.4f -> %.4f", before.loss,
+                  after.loss);
+    ck_assert_msg(after.infonce < before.infonce, "NCE(f) %.4f -> %.4f", before.infonce,
+                  after.infonce);
     vi__bbt_free(net);
     for (int32_t i = 0; i < used; i++) free((void *)list[i].data);
     free(list);
@@ -221,6 +241,80 @@ START_TEST(test_output_loads_and_only_trainable_units_change) {
 }
 END_TEST
 
+START_TEST(test_dmi_head_is_trained_with_the_backbone_and_written) {
+    const char *paths[N_CLIPS];
+    clip_paths(paths);
+    vi_finetune_options o;
+    small(&o);
+    o.head = VI_FINETUNE_HEAD_DMI;
+    o.temporal_positive = 0.5f;
+    const char *out = tmp("dmi.vimodel");
+    ck_assert_msg(vi_backbone_finetune(base, paths, N_CLIPS, &o, NULL, NULL, out) == VI_OK, "%s",
+                  vi_last_error());
+    vi_model *m = NULL;
+    ck_assert_msg(vi_model_load(out, &m) == VI_OK, "%s", vi_last_error());
+    ck_assert_int_eq(vi_model_dim(m), 256); /* the head's output, not the 1856-d feature */
+    ck_assert(strstr(vi_model_description(m), "DMI head") != NULL);
+    ck_assert(strstr(vi_model_id(m), "-dmi") != NULL);
+    vi_embedding *e = NULL;
+    ck_assert_msg(vi_embed_video(m, fx("clip_a.mp4"), NULL, &e) == VI_OK, "%s", vi_last_error());
+    const float *v = vi_embedding_video_vector(e);
+    double nn = 0;
+    for (int i = 0; i < 256; i++) nn += (double)v[i] * v[i];
+    ck_assert_msg(fabs(nn - 1.0) < 1e-4, "video vector norm^2 %g", nn);
+    vi_embedding_free(e);
+    vi_model_free(m);
+    /* every head layer is in the file, in the loader's layout, and none is the base's */
+    size_t na, nb;
+    uint8_t *ba = read_all(out, &na), *bb = read_all(vi_test_source("models/default.vimodel"), &nb);
+    vi__doc *da, *db;
+    ck_assert_int_eq(vi__doc_parse(ba, na, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &da), VI_OK);
+    ck_assert_int_eq(vi__doc_parse(bb, nb, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &db), VI_OK);
+    static const char *const layers[] = {"dmi.sub0", "dmi.sub5", "dmi.aux", "dmi.fuse"};
+    for (int k = 0; k < 4; k++) {
+        char wn[64];
+        snprintf(wn, sizeof wn, "%s.weight", layers[k]);
+        const vi__tensor *t = vi__doc_tensor(da, wn), *u = vi__doc_tensor(db, wn);
+        ck_assert_msg(t != NULL, "%s missing", wn);
+        ck_assert_int_eq(t->ndim, 2);
+        ck_assert_int_eq(t->dims[0], 256);
+        ck_assert_int_eq(t->dims[1], k == 3 ? 6 * 256 : 1856);
+        if (u && u->nbytes == t->nbytes) ck_assert(memcmp(t->data, u->data, t->nbytes) != 0);
+    }
+    vi__doc_free(da);
+    vi__doc_free(db);
+    free(ba);
+    free(bb);
+}
+END_TEST
+
+START_TEST(test_bad_head_options_are_rejected) {
+    const char *one[1] = {fx("clip_a.mp4")};
+    vi_finetune_options o;
+    small(&o);
+    o.head = 7;
+    ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
+                     VI_E_INVALID_ARG);
+    ck_assert(strstr(vi_last_error(), "head 7") != NULL);
+    small(&o);
+    o.temporal_positive = 1.5f;
+    ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
+                     VI_E_INVALID_ARG);
+    ck_assert(strstr(vi_last_error(), "temporal_positive") != NULL);
+    small(&o);
+    o.head_learning_rate = 0.0f;
+    ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
+                     VI_E_INVALID_ARG);
+    ck_assert(strstr(vi_last_error(), "head_learning_rate") != NULL);
+    small(&o);
+    o.exclusivity_weight = -1.0f;
+    ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
+                     VI_E_INVALID_ARG);
+    ck_assert(strstr(vi_last_error(), "exclusivity_weight") != NULL);
+    ck_assert_int_ne(access(tmp("h.vimodel"), F_OK), 0);
+}
+END_TEST
+
 static int stop_at_3(void *user, const vi_finetune_progress *p) {
     int *calls = user;
     (*calls)++;
@@ -229,12 +323,18 @@ static int stop_at_3(void *user, const vi_finetune_progress *p) {
     return p->phase == VI_FINETUNE_TRAINING && p->done == 3;
 }
 
+/* _i = 0: headless; 1: with a DMI head and temporal positives (the head's parameters and
+ * moments are in the checkpoint too) */
 START_TEST(test_resumed_run_equals_uninterrupted_run) {
     const char *paths[N_CLIPS];
     clip_paths(paths);
     vi_finetune_options o;
     small(&o);
     o.steps = 6;
+    if (_i == 1) {
+        o.head = VI_FINETUNE_HEAD_DMI;
+        o.temporal_positive = 0.5f;
+    }
     o.frame_cache_path = tmp("frames.cache");
     o.checkpoint_path = tmp("a.ckpt");
     const char *out_a = tmp("a.vimodel");
@@ -356,7 +456,9 @@ Suite *finetune_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_steps_lower_the_loss_on_a_fixed_batch);
     tcase_add_test(tc, test_output_loads_and_only_trainable_units_change);
-    tcase_add_test(tc, test_resumed_run_equals_uninterrupted_run);
+    tcase_add_loop_test(tc, test_resumed_run_equals_uninterrupted_run, 0, 2);
+    tcase_add_test(tc, test_dmi_head_is_trained_with_the_backbone_and_written);
+    tcase_add_test(tc, test_bad_head_options_are_rejected);
     tcase_add_test(tc, test_corrupt_checkpoint_fails_clearly);
     tcase_add_test(tc, test_empty_input_list_is_rejected);
     tcase_add_test(tc, test_undecodable_inputs_are_skipped_with_a_warning);

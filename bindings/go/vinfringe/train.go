@@ -210,10 +210,17 @@ type FinetuneOptions struct {
 	LearningRate    float32
 	Checkpoint      string // checkpoint file (resumed from when it exists); "" = none
 	CheckpointEvery int
+	// DMIHead also trains a DMI head with the backbone and writes it in the model (the model
+	// is headless otherwise). Since 0.3.
+	DMIHead bool
+	// TemporalPositive is the probability that a video frame's second view comes from its
+	// neighbouring sampled frame (0: never). Since 0.3.
+	TemporalPositive float32
 }
 
 // Finetune fine-tunes the last blocks of base's backbone on frames of the given videos and
-// images and writes a HEADLESS model to out (see vi_backbone_finetune). It blocks until done.
+// images and writes a model to out (see vi_backbone_finetune): HEADLESS, or with the DMI head
+// trained alongside when opts.DMIHead is set. It blocks until done.
 func Finetune(base *Model, paths []string, opts *FinetuneOptions, out string) error {
 	o, f := capi.FinetuneOptionsDefault()
 	if f != nil {
@@ -236,6 +243,8 @@ func Finetune(base *Model, paths []string, opts *FinetuneOptions, out string) er
 			o.LearningRate = opts.LearningRate
 		}
 		o.Checkpoint = opts.Checkpoint
+		o.DMIHead = opts.DMIHead
+		o.TemporalPositive = opts.TemporalPositive
 	}
 	mh, err := base.acquire()
 	if err != nil {

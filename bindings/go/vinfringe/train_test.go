@@ -207,3 +207,26 @@ func TestFinetuneWritesHeadlessModel(t *testing.T) {
 		t.Error("fine-tuning on no inputs succeeded")
 	}
 }
+
+func TestFinetuneWithDMIHeadWritesTheHead(t *testing.T) {
+	base := model(t)
+	out := filepath.Join(t.TempDir(), "ft-dmi.vimodel")
+	paths := []string{fixture(t, "clip_a.mp4"), fixture(t, "clip_b.mp4")}
+	opts := &FinetuneOptions{TrainableBlocks: 1, Steps: 2, Batch: 2, DMIHead: true,
+		TemporalPositive: 0.5}
+	if err := Finetune(base, paths, opts, out); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Dim() != 256 {
+		t.Errorf("model with a DMI head: dim %d, want the head's 256", m.Dim())
+	}
+	opts.TemporalPositive = 2
+	if err := Finetune(base, paths, opts, out); err == nil {
+		t.Error("temporal positive probability 2 was accepted")
+	}
+}

@@ -102,7 +102,7 @@ func closedError(kind string) error {
 // rather than misused.
 const (
 	apiMajor = 0
-	apiMinor = 2
+	apiMinor = 3
 )
 
 var versionErr = func() error {

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 # number (see docs/symbols.txt and the soname), so a library with another major or minor refuses
 # to load rather than crash on a changed struct.
 API_MAJOR = 0
-API_MINOR = 2
+API_MINOR = 3
 
 # Status codes (vi_status). The numbers are part of the ABI.
 VI_OK = 0
@@ -161,7 +161,16 @@ class vi_finetune_options(Structure):
         ("checkpoint_every", c_int32),
         ("frame_cache_path", c_char_p),
         ("frames_per_video", c_int32),
+        ("head", c_int32),
+        ("head_learning_rate", c_float),
+        ("temporal_positive", c_float),
+        ("exclusivity_weight", c_float),
+        ("mi_weight", c_float),
     ]
+
+
+VI_FINETUNE_HEADLESS = 0
+VI_FINETUNE_HEAD_DMI = 1
 
 
 class vi_finetune_progress(Structure):

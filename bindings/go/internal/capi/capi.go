@@ -616,12 +616,14 @@ func TrainerEpochsDone(t *Trainer) int32 {
 // FinetuneOptions mirrors the main fields of vi_finetune_options (the rest keep their
 // defaults).
 type FinetuneOptions struct {
-	Seed            uint64
-	TrainableBlocks int32
-	Steps, Batch    int32
-	LearningRate    float32
-	Checkpoint      string // "" = no checkpoints
-	CheckpointEvery int32
+	Seed             uint64
+	TrainableBlocks  int32
+	Steps, Batch     int32
+	LearningRate     float32
+	Checkpoint       string // "" = no checkpoints
+	CheckpointEvery  int32
+	DMIHead          bool    // head = VI_FINETUNE_HEAD_DMI
+	TemporalPositive float32 // temporal_positive
 }
 
 // FinetuneOptionsDefault returns the library's defaults (vi_finetune_options_init).
@@ -632,7 +634,8 @@ func FinetuneOptionsDefault() (FinetuneOptions, *Failure) {
 		return FinetuneOptions{}, f
 	}
 	return FinetuneOptions{uint64(o.seed), int32(o.trainable_blocks), int32(o.steps),
-		int32(o.batch), float32(o.learning_rate), "", int32(o.checkpoint_every)}, nil
+		int32(o.batch), float32(o.learning_rate), "", int32(o.checkpoint_every),
+		o.head == C.VI_FINETUNE_HEAD_DMI, float32(o.temporal_positive)}, nil
 }
 
 // BackboneFinetune runs vi_backbone_finetune without a progress callback.
@@ -648,6 +651,11 @@ func BackboneFinetune(base *Model, paths []string, opts FinetuneOptions, out str
 	o.batch = C.int32_t(opts.Batch)
 	o.learning_rate = C.float(opts.LearningRate)
 	o.checkpoint_every = C.int32_t(opts.CheckpointEvery)
+	o.head = C.VI_FINETUNE_HEADLESS
+	if opts.DMIHead {
+		o.head = C.VI_FINETUNE_HEAD_DMI
+	}
+	o.temporal_positive = C.float(opts.TemporalPositive)
 	if opts.Checkpoint != "" {
 		o.checkpoint_path = C.CString(opts.Checkpoint)
 		defer C.free(unsafe.Pointer(o.checkpoint_path))
