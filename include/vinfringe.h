@@ -625,6 +625,12 @@ typedef struct vi_finetune_options {
                                     @since 0.3 */
     float exclusivity_weight;  /**< DMI head: weight of the exclusivity term D (0.1). @since 0.3 */
     float mi_weight;           /**< DMI head: weight of the auxiliary term M (0.7). @since 0.3 */
+    float scene_negatives;     /**< share of each step's sources, 0..0.5, replaced by another
+                                    moment of a video already in the step (at least a third of
+                                    the video away and visibly different), so that the embedding
+                                    learns to tell moments of one scene apart (0). @since 0.3 */
+    float vflip;               /**< probability, 0..1, that a view is turned upside down (0).
+                                    @since 0.3 */
     /* new fields are appended here only */
 } vi_finetune_options;
 

@@ -43,6 +43,9 @@ static const char k_help[] =
     "      --m-weight X          DMI head: weight of the auxiliary term M (default 0.7)\n"
     "      --temporal-positive P probability that a video frame's second view comes from its\n"
     "                            neighbouring sampled frame (default 0)\n"
+    "      --scene-negatives F   share of each step's sources replaced by another moment of a\n"
+    "                            video already in it, as a negative (0..0.5, default 0)\n"
+    "      --vflip P             probability that a view is turned upside down (default 0)\n"
     "      --seed N              seed of the frame sampling and augmentations (default 1)\n"
     "      --frames-per-video N  frames taken from each video, spread over it (default 120)\n"
     "      --frame-cache FILE    keep the decoded frames in FILE and reuse them next time\n"
@@ -153,7 +156,8 @@ int cli_finetune_main(int argc, char **argv) {
         {"threads", required_argument, 0, 14},   {"head", required_argument, 0, 15},
         {"head-lr", required_argument, 0, 16},   {"d-weight", required_argument, 0, 17},
         {"m-weight", required_argument, 0, 18},
-        {"temporal-positive", required_argument, 0, 20}, {"quiet", no_argument, 0, 'q'},
+        {"temporal-positive", required_argument, 0, 20}, {"scene-negatives", required_argument, 0, 21},
+        {"vflip", required_argument, 0, 22},     {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     const char *output = NULL, *model_path = NULL;
@@ -258,6 +262,16 @@ int cli_finetune_main(int argc, char **argv) {
             if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 1))
                 rc = usage("bad --temporal-positive '%s' (0..1)", arg);
             else o.temporal_positive = (float)dv;
+            break;
+        case 21:
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 0.5))
+                rc = usage("bad --scene-negatives '%s' (0..0.5)", arg);
+            else o.scene_negatives = (float)dv;
+            break;
+        case 22:
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 1))
+                rc = usage("bad --vflip '%s' (0..1)", arg);
+            else o.vflip = (float)dv;
             break;
         case ':': rc = usage("option '%s' needs a value", av[optind - 1]); break;
         default: rc = usage("unknown option '%s'", av[optind - 1]); break;

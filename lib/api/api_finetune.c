@@ -23,6 +23,8 @@ vi_status vi_finetune_options_init(vi_finetune_options *opts, size_t struct_size
     d.temporal_positive = 0.0f;
     d.exclusivity_weight = 0.1f;
     d.mi_weight = 0.7f;
+    d.scene_negatives = 0.0f;
+    d.vflip = 0.0f;
     return vi__options_init(opts, struct_size, &d, sizeof d, "vi_finetune_options_init");
 }
 
@@ -69,6 +71,11 @@ static vi_status read_options(const vi_finetune_options *in, vi_finetune_options
         !(o->mi_weight >= 0 && o->mi_weight <= 100))
         return vi__fail(VI_E_INVALID_ARG, "exclusivity_weight %g or mi_weight %g is out of "
                         "range [0, 100]", (double)o->exclusivity_weight, (double)o->mi_weight);
+    if (!(o->scene_negatives >= 0 && o->scene_negatives <= 0.5f))
+        return vi__fail(VI_E_INVALID_ARG, "scene_negatives %g is out of range [0, 0.5]",
+                        (double)o->scene_negatives);
+    if (!(o->vflip >= 0 && o->vflip <= 1))
+        return vi__fail(VI_E_INVALID_ARG, "vflip %g is out of range [0, 1]", (double)o->vflip);
     return VI_OK;
 }
 

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -40,6 +41,7 @@
 #define P_VIDEO 0.6
 #define HEAD_DIM 256 /* the DMI head's output, as in docs/model.md */
 #define HEAD_SEED_SALT 0x5EEDD31Aull
+#define SCENE_MIN_DIFFERENCE 3.0 /* mean absolute pixel difference (0..255) of a scene negative */
 
 /* ---------------------------------------------------------------------------------------------
  * Small image operations on square or rectangular packed RGB24 buffers.
@@ -184,8 +186,18 @@ static void blocky(uint8_t *img, int32_t S, vi__rng *r) {
         }
 }
 
+/* Upside down, in place. */
+static void flip_vertical(uint8_t *img, int32_t S, uint8_t *row) {
+    const size_t rb = (size_t)S * 3;
+    for (int32_t y = 0; y < S / 2; y++) {
+        memcpy(row, img + y * rb, rb);
+        memcpy(img + y * rb, img + (S - 1 - y) * rb, rb);
+        memcpy(img + (S - 1 - y) * rb, row, rb);
+    }
+}
+
 void vi__finetune_view(const uint8_t *src, const uint8_t *other, int32_t src_size, uint8_t *out,
-                       int32_t S, uint8_t *scratch, uint64_t seed) {
+                       int32_t S, uint8_t *scratch, double vflip, uint64_t seed) {
     vi__rng r = {seed};
     /* Random resized crop: area 35..100 %, aspect 3:4..4:3; the whole frame 40 % of the time. */
     if (vi__rng_uniform(&r) < 0.4) {
@@ -211,6 +223,8 @@ void vi__finetune_view(const uint8_t *src, const uint8_t *other, int32_t src_siz
         resize(out, S, S, S * 3, scratch, lo, lo);
         resize(scratch, lo, lo, lo * 3, out, S, S);
     }
+    /* drawn last, and only when asked for, so that runs without it keep their views */
+    if (vflip > 0 && vi__rng_uniform(&r) < vflip) flip_vertical(out, S, scratch);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -480,14 +494,47 @@ static uint64_t step_seed(uint64_t seed, int64_t step) {
 }
 
 /* Views of step `step`: [first views of the B sources, second views]. */
-static void make_batch(const frames *F, int32_t B, uint64_t seed, int64_t step, int32_t S,
-                       double temporal_positive, uint8_t *views, uint8_t *scratch,
-                       int32_t *chosen) {
+/* Mean absolute difference of two frames of side `side`, over every 4th pixel of every 4th row. */
+static double frame_difference(const uint8_t *a, const uint8_t *b, int32_t side) {
+    double sum = 0;
+    int64_t n = 0;
+    for (int32_t y = 0; y < side; y += 4)
+        for (int32_t x = 0; x < side; x += 4)
+            for (int c = 0; c < 3; c++, n++) {
+                const size_t k = ((size_t)y * side + x) * 3 + c;
+                sum += abs((int)a[k] - (int)b[k]);
+            }
+    return n ? sum / n : 0;
+}
+
+/* A scene negative for item p: another moment of its video, at least a third of the video away
+ * and visibly different; -1 when there is none (a still, a short or a static video). */
+static int32_t scene_frame(const frames *F, const source *a, int32_t kp, vi__rng *r) {
+    const int32_t d = a->count / 3;
+    if (a->still || d < 1) return -1;
+    const int32_t below = kp - d + 1 > 0 ? kp - d + 1 : 0;            /* frames 0 .. kp - d */
+    const int32_t above = a->count - (kp + d) > 0 ? a->count - (kp + d) : 0; /* kp + d .. */
+    if (below + above == 0) return -1;
+    const int32_t u = vi__rng_below(r, below + above);
+    const int32_t k = u < below ? u : kp + d + (u - below);
+    const size_t fb = (size_t)F->side * F->side * 3;
+    if (frame_difference(F->pix + (size_t)(a->first + kp) * fb, F->pix + (size_t)(a->first + k) * fb,
+                         F->side) < SCENE_MIN_DIFFERENCE)
+        return -1;
+    return k;
+}
+
+/* Returns how many scene negatives it placed. */
+static int32_t make_batch(const frames *F, int32_t B, uint64_t seed, int64_t step, int32_t S,
+                          const vi_finetune_options *o, uint8_t *views, uint8_t *scratch,
+                          int32_t *chosen, int32_t *frame_of) {
     vi__rng r = {step_seed(seed, step)};
     int32_t n_still = 0;
     for (int32_t i = 0; i < F->n_sources; i++) n_still += F->src[i].still;
     const int32_t n_video = F->n_sources - n_still;
-    for (int32_t i = 0; i < B; i++) {
+    /* the last K items are scene negatives of the first K (their frames are chosen below) */
+    const int32_t K = (int32_t)(B * (double)o->scene_negatives);
+    for (int32_t i = 0; i < B - K; i++) {
         int32_t s;
         for (;;) {
             const int want_still =
@@ -513,24 +560,43 @@ static void make_batch(const frames *F, int32_t B, uint64_t seed, int64_t step, 
         chosen[i] = s;
     }
     const size_t fb = (size_t)F->side * F->side * 3, vb = (size_t)S * S * 3;
+    int32_t placed = 0;
     for (int32_t i = 0; i < B; i++) {
+        int32_t ka = -1;
+        if (i >= B - K) { /* another moment of item p's video, or else a fresh source */
+            const int32_t p = i - (B - K);
+            chosen[i] = chosen[p];
+            ka = scene_frame(F, &F->src[chosen[p]], frame_of[p], &r);
+            placed += ka >= 0;
+            if (ka < 0) {
+                int dup;
+                do {
+                    chosen[i] = vi__rng_below(&r, F->n_sources);
+                    dup = 0;
+                    for (int32_t j = 0; j < i; j++) dup |= chosen[j] == chosen[i];
+                } while (dup && i < F->n_sources);
+            }
+        }
         const source *a = &F->src[chosen[i]], *b = &F->src[chosen[(i + 1) % B]];
-        const int32_t ka = vi__rng_below(&r, a->count);
+        if (ka < 0) ka = vi__rng_below(&r, a->count);
+        frame_of[i] = ka;
         const uint8_t *fa = F->pix + (size_t)(a->first + ka) * fb;
         const uint8_t *fo = F->pix + (size_t)(b->first + vi__rng_below(&r, b->count)) * fb;
         /* the second view from the neighbouring sampled frame (a video's frames are spread
          * evenly over it), so that the views differ by where sampling landed as well */
         const uint8_t *fa2 = fa;
-        if (temporal_positive > 0 && !a->still && a->count > 1 &&
-            vi__rng_uniform(&r) < temporal_positive) {
+        if (o->temporal_positive > 0 && !a->still && a->count > 1 &&
+            vi__rng_uniform(&r) < o->temporal_positive) {
             const int32_t k2 = ka == 0 ? 1 : ka == a->count - 1 ? ka - 1
                                : ka + (vi__rng_below(&r, 2) ? 1 : -1);
             fa2 = F->pix + (size_t)(a->first + k2) * fb;
         }
-        vi__finetune_view(fa, fo, F->side, views + (size_t)i * vb, S, scratch, vi__rng_next(&r));
-        vi__finetune_view(fa2, fo, F->side, views + (size_t)(B + i) * vb, S, scratch,
+        vi__finetune_view(fa, fo, F->side, views + (size_t)i * vb, S, scratch, o->vflip,
+                          vi__rng_next(&r));
+        vi__finetune_view(fa2, fo, F->side, views + (size_t)(B + i) * vb, S, scratch, o->vflip,
                           vi__rng_next(&r));
     }
+    return placed;
 }
 
 static float lr_at(const vi_finetune_options *o, int64_t step) {
@@ -556,6 +622,8 @@ static vi_status save_checkpoint(const vi__bbt *net, const vi_finetune_options *
     vi__docw_i64(w, "head", o->head);
     vi__docw_f64(w, "head_learning_rate", o->head_learning_rate);
     vi__docw_f64(w, "temporal_positive", o->temporal_positive);
+    vi__docw_f64(w, "scene_negatives", o->scene_negatives);
+    vi__docw_f64(w, "vflip", o->vflip);
     vi__docw_f64(w, "exclusivity_weight", o->exclusivity_weight);
     vi__docw_f64(w, "mi_weight", o->mi_weight);
     /* the rng state of the next step: a function of (seed, step), stored for inspection */
@@ -600,7 +668,9 @@ static vi_status load_checkpoint(vi__bbt *net, const vi_finetune_options *o, uin
     }
     const char *kind = vi__doc_str(doc, "kind");
     int64_t step = 0, seed = 0, tb = 0, steps = 0, batch = 0, fk = 0, head = 0;
-    double temporal = 0; /* absent from 0.2's checkpoints: their values were these */
+    double temporal = 0, scene = 0, vflip = 0; /* absent from 0.2's checkpoints: these */
+    vi__doc_f64(doc, "scene_negatives", &scene);
+    vi__doc_f64(doc, "vflip", &vflip);
     vi__doc_i64(doc, "head", &head);
     vi__doc_f64(doc, "temporal_positive", &temporal);
     if (!kind || strcmp(kind, CKPT_KIND) != 0 || !vi__doc_i64(doc, "step", &step) ||
@@ -610,13 +680,15 @@ static vi_status load_checkpoint(vi__bbt *net, const vi_finetune_options *o, uin
         st = vi__fail(VI_E_FORMAT, "fine-tuning: checkpoint %s lacks its step or options", path);
     } else if ((uint64_t)seed != o->seed || tb != o->trainable_blocks || steps != o->steps ||
                batch != o->batch || head != o->head ||
-               temporal != (double)o->temporal_positive) {
+               temporal != (double)o->temporal_positive || scene != (double)o->scene_negatives ||
+               vflip != (double)o->vflip) {
         st = vi__fail(VI_E_FORMAT,
                       "fine-tuning: checkpoint %s was made with other options (seed %lld, "
                       "trainable blocks %lld, steps %lld, batch %lld, head %lld, temporal "
-                      "positives %g); delete it or use them",
+                      "positives %g, scene negatives %g, vertical flips %g); delete it or use "
+                      "them",
                       path, (long long)seed, (long long)tb, (long long)steps, (long long)batch,
-                      (long long)head, temporal);
+                      (long long)head, temporal, scene, vflip);
     } else if ((uint32_t)fk != key) {
         st = vi__fail(VI_E_FORMAT, "fine-tuning: checkpoint %s was made on other inputs", path);
     } else if (step < 0 || step > steps) {
@@ -738,7 +810,7 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
     vi__bbt *net = NULL;
     frames F = {.side = input_size * 5 / 4};
     uint8_t *views = NULL, *scratch = NULL;
-    int32_t *chosen = NULL;
+    int32_t *chosen = NULL, *frame_of = NULL;
     vi_status st = vi__doc_parse(base, base_size, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc);
     const vi__bbt_config cfg = {.trainable_units = o->trainable_blocks,
                                 .learning_rate = o->learning_rate,
@@ -768,14 +840,17 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
         views = vi__malloc((size_t)2 * B * S * S * 3);
         scratch = vi__malloc((size_t)2 * S * S * 3);
         chosen = vi__calloc((size_t)B, sizeof *chosen);
+        frame_of = vi__calloc((size_t)B, sizeof *frame_of);
         if (!views || !scratch || !chosen) st = vi__fail(VI_E_NOMEM, "out of memory");
     }
+    int64_t scene_placed = 0, scene_asked = 0;
     double loss_sum = 0;
     int32_t loss_n = 0;
     int cancel = 0;
     while (st == VI_OK && vi__bbt_steps_done(net) < o->steps) {
         const int64_t step = vi__bbt_steps_done(net);
-        make_batch(&F, B, o->seed, step, S, o->temporal_positive, views, scratch, chosen);
+        scene_placed += make_batch(&F, B, o->seed, step, S, o, views, scratch, chosen, frame_of);
+        scene_asked += (int64_t)(B * (double)o->scene_negatives);
         vi__bbt_set_learning_rate(net, lr_at(o, step));
         vi__bbt_stats s;
         if ((st = vi__bbt_step(net, views, B, S, 1, &s)) != VI_OK) break;
@@ -800,10 +875,15 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
             st = vi__fail(VI_E_CANCELLED, "fine-tuning: cancelled at step %lld%s",
                           (long long)done, o->checkpoint_path ? " (checkpoint written)" : "");
     }
+    if (st == VI_OK && scene_asked > 0)
+        vi__log(VI_LOG_INFO, "fine-tuning: %lld of %lld scene negatives placed (the others had no "
+                "visibly different moment and were fresh sources)", (long long)scene_placed,
+                (long long)scene_asked);
     if (st == VI_OK) st = save_model(doc, net, o, out_path);
     vi__free(views);
     vi__free(scratch);
     vi__free(chosen);
+    vi__free(frame_of);
     frames_free(&F);
     vi__bbt_free(net);
     vi__doc_free(doc);

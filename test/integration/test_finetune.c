@@ -125,7 +125,7 @@ START_TEST(test_steps_lower_the_loss_on_a_fixed_batch) {
         for (int v = 0; v < 2; v++)
             vi__finetune_view(frames + (size_t)i * SRC * SRC * 3,
                               frames + (size_t)((i + 1) % P) * SRC * SRC * 3, SRC,
-                              views + (size_t)(v * P + i) * S * S * 3, S, scratch,
+                              views + (size_t)(v * P + i) * S * S * 3, S, scratch, 0.0,
                               (uint64_t)(10 * i + v + 1));
     vi__bbt_stats before, after, s;
     ck_assert_int_eq(vi__bbt_step(net, views, P, S, 0, &before), VI_OK);
@@ -307,6 +307,16 @@ START_TEST(test_bad_head_options_are_rejected) {
                      VI_E_INVALID_ARG);
     ck_assert(strstr(vi_last_error(), "head_learning_rate") != NULL);
     small(&o);
+    o.scene_negatives = 0.6f;
+    ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
+                     VI_E_INVALID_ARG);
+    ck_assert(strstr(vi_last_error(), "scene_negatives") != NULL);
+    small(&o);
+    o.vflip = -0.1f;
+    ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
+                     VI_E_INVALID_ARG);
+    ck_assert(strstr(vi_last_error(), "vflip") != NULL);
+    small(&o);
     o.exclusivity_weight = -1.0f;
     ck_assert_int_eq(vi_backbone_finetune(base, one, 1, &o, NULL, NULL, tmp("h.vimodel")),
                      VI_E_INVALID_ARG);
@@ -323,8 +333,8 @@ static int stop_at_3(void *user, const vi_finetune_progress *p) {
     return p->phase == VI_FINETUNE_TRAINING && p->done == 3;
 }
 
-/* _i = 0: headless; 1: with a DMI head and temporal positives (the head's parameters and
- * moments are in the checkpoint too) */
+/* _i = 0: headless; 1: with a DMI head, temporal positives, scene negatives and vertical flips
+ * (the head's parameters and moments are in the checkpoint too) */
 START_TEST(test_resumed_run_equals_uninterrupted_run) {
     const char *paths[N_CLIPS];
     clip_paths(paths);
@@ -334,6 +344,8 @@ START_TEST(test_resumed_run_equals_uninterrupted_run) {
     if (_i == 1) {
         o.head = VI_FINETUNE_HEAD_DMI;
         o.temporal_positive = 0.5f;
+        o.scene_negatives = 0.25f;
+        o.vflip = 0.5f;
     }
     o.frame_cache_path = tmp("frames.cache");
     o.checkpoint_path = tmp("a.ckpt");

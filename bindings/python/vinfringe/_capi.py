@@ -166,6 +166,8 @@ class vi_finetune_options(Structure):
         ("temporal_positive", c_float),
         ("exclusivity_weight", c_float),
         ("mi_weight", c_float),
+        ("scene_negatives", c_float),
+        ("vflip", c_float),
     ]
 
 

@@ -12,7 +12,7 @@ expect 0 out 'Usage: vinfringe finetune' finetune --help
 for opt in --output --model --list --blocks --steps --batch --lr --weight-decay --temperature \
            --koleo --seed --frames-per-video --frame-cache --checkpoint --checkpoint-every \
            --stop-after --threads --head --head-lr --d-weight --m-weight --temporal-positive \
-           --quiet --help; do
+           --scene-negatives --vflip --quiet --help; do
     check "finetune --help documents $opt" grep -q -- "$opt" "$OUT"
 done
 expect 0 out 'finetune' help finetune
@@ -22,6 +22,7 @@ expect 2 err 'bad --blocks' finetune --blocks 20 -o "$WORK/x.vimodel" "$A" "$B"
 expect 2 err "bad --head 'pca'" finetune --head pca -o "$WORK/x.vimodel" "$A" "$B"
 expect 2 err 'bad --temporal-positive' finetune --temporal-positive 2 -o "$WORK/x.vimodel" "$A" "$B"
 expect 2 err 'bad --d-weight' finetune --d-weight -1 -o "$WORK/x.vimodel" "$A" "$B"
+expect 2 err 'bad --scene-negatives' finetune --scene-negatives 0.7 -o "$WORK/x.vimodel" "$A" "$B"
 
 # Stopped after step 1 (exit 3, checkpoint written), resumed: the same file as one run.
 expect 3 out 'stopped after step 1' finetune $T --stop-after 1 --checkpoint "$WORK/f.ckpt" \
@@ -45,8 +46,10 @@ expect 0 err 'warning: fine-tuning: skipping .*garbage.mp4' finetune $T -o "$WOR
 
 # A DMI head trained together with the backbone: written into the model (256-d embeddings), and
 # the model compares videos like any other.
-expect 0 out '^wrote' finetune $T --head dmi --temporal-positive 0.5 -o "$WORK/d.vimodel" \
+expect 0 out '^wrote' finetune $T --head dmi --temporal-positive 0.5 --scene-negatives 0.34 \
+    --vflip 0.5 -o "$WORK/d.vimodel" \
     "$A" "$B" "$V" "$O"
+check "scene negatives are placed and counted" grep -q 'scene negatives placed' "$ERR"
 expect 0 out 'DMI head' info "$WORK/d.vimodel"
 check "the DMI model's embeddings have 256 dimensions" grep -q '^dims *256$' "$OUT"
 expect 0 out '"score"' compare --json --model "$WORK/d.vimodel" "$A" "$F/clip_a_copy.mp4"
