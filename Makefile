@@ -154,19 +154,31 @@ $(BUILD)/fixtures/.done: test/data/make_fixtures.sh
 	VI_FIXTURES=$(BUILD)/fixtures sh test/data/make_fixtures.sh
 	@touch $@
 
-check: check-c check-cli check-api
+# Every C suite (CK_RUN_SUITE=NAME), every CLI case and the ABI checks are independent: `make
+# check` runs them CHECK_JOBS at a time (each runs its own tests in order), so output lines from
+# different suites may interleave; each prints its own summary. `make check-c-decode` or
+# `make check-cli-04_index_search` runs one.
+CHECK_JOBS ?= 2
+SUITES := $(shell sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/\1/p' \
+	$(filter-out test/run_check.c,$(TEST_SRC)))
+CLI_CASES := $(basename $(notdir $(wildcard test/cli/cases/*.sh)))
 
-check-c: $(TEST_BIN) $(BUILD)/fixtures/.done
-	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_SRCDIR=$(CURDIR) $(TEST_BIN)
+check: $(TEST_BIN) $(CLI) $(SHARED) $(BUILD)/fixtures/.done
+	$(MAKE) -j$(CHECK_JOBS) check-c check-cli check-api
 
-check-cli: $(CLI) $(BUILD)/fixtures/.done
-	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_CLI=$(abspath $(CLI)) sh test/cli/run.sh
+check-c: $(addprefix check-c-,$(SUITES))
+check-c-%: $(TEST_BIN) $(BUILD)/fixtures/.done
+	CK_RUN_SUITE=$* VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_SRCDIR=$(CURDIR) $(TEST_BIN)
+
+check-cli: $(addprefix check-cli-,$(CLI_CASES))
+check-cli-%: $(CLI) $(BUILD)/fixtures/.done
+	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_CLI=$(abspath $(CLI)) sh test/cli/run.sh $*
 
 check-api: $(SHARED) $(BUILD)/libvinfringe.so
 	sh test/api/run.sh $(BUILD)
 
 check-san:
-	$(MAKE) SAN=address,undefined check-c
+	$(MAKE) -j$(CHECK_JOBS) SAN=address,undefined check-c
 
 PC := $(BUILD)/vinfringe.pc
 $(PC): pkgconfig/vinfringe.pc.in include/vinfringe.h

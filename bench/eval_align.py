@@ -92,6 +92,7 @@ def evaluate(man, split, res):
             "families": {f: metrics.localisation(p)["f1"] for f, p in sorted(per_fam.items())},
             "map": ret["overall"]["map"], "map6": map6, "micro_ap": ret["overall"]["micro_ap"],
             "recall1": ret["overall"]["recall1"],
+            "ops": metrics.operating_points(scores, truth, targets=(0.5, 0.9)),
             "t05": {"precision": tp / (tp + fp) if tp + fp else None,
                     "recall": tp / (tp + fn) if tp + fn else None, "tp": tp, "fp": fp,
                     "fn": fn}}
@@ -221,6 +222,13 @@ def main():
                                                 ev["recall1"],
                                    ev["t05"]["precision"] or 0, ev["t05"]["recall"] or 0,
                                    ev["t05"]["tp"], ev["t05"]["fp"], ev["t05"]["fn"]))
+    ops = ev["ops"]
+    print("operating points: best F1 %s; %s" % (
+        "%.3f at %.5g (P %.3f R %.3f)" % (ops["best_f1"]["f1"], ops["best_f1"]["threshold"],
+                                          ops["best_f1"]["precision"], ops["best_f1"]["recall"])
+        if ops["best_f1"] else "-",
+        "; ".join("P >= %s from %s" % (t, "%.5g (R %.3f)" % (o["threshold"], o["recall"])
+                                         if o else "never") for t, o in ops["targets"].items())))
     print("F1 per family: " + ", ".join("%s %.2f" % kv for kv in ev["families"].items()))
 
 

@@ -12,7 +12,9 @@
 #
 # Two libtorch threads: 45 minutes on this 2-core machine (docs/training.md). Only the base's
 # backbone weights, input size and mirror averaging are used. The run's own output, with the
-# jointly trained DMI head, stays in $WORK/finetuned-dmi.vimodel.
+# jointly trained DMI head, stays in $WORK/finetuned-dmi.vimodel. FINETUNE_ARGS adds options
+# to `vinfringe finetune` (later ones win), e.g. the second run of docs/training.md:
+# FINETUNE_ARGS="--steps 4000 --scene-negatives 0.125 --vflip 0.1".
 set -eu
 manifest=${1:?usage: make_finetuned.sh MANIFEST.json}
 build=${BUILD:-build}
@@ -32,7 +34,7 @@ vifile.write('$work/base-128.vimodel', 'model', m)"
     -l "$work/inputs.txt" --blocks 7 --steps 3000 --batch 32 --lr 1e-4 --head dmi \
     --head-lr 1e-3 --temporal-positive 0.5 --seed 1 --threads 2 \
     --checkpoint "$work/finetune-dmi.ckpt" --checkpoint-every 250 \
-    --frame-cache "$work/frames.cache"
+    --frame-cache "$work/frames.cache" ${FINETUNE_ARGS:-}
 /usr/bin/python3 models/strip_head.py "$work/finetuned-dmi.vimodel" "$out" mnv2-gem-ft7d
 if [ "${FIT_HEAD:-0}" = 1 ]; then
     BUILD=$build BACKBONE_MODEL="$out" OUT="$work/finetuned-whiten.vimodel" WORK="$work/head" \

@@ -356,10 +356,12 @@ START_TEST(test_checkpoint_resume) {
     write_bytes(ckpt, good, (size_t)nc / 2); /* truncated */
     ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(vi_last_error(), "checkpoint"));
-    good[nc - 5] ^= 0x5a; /* a flipped byte in the compressed payload */
+    /* a flipped byte in the middle of the compressed payload (not its last bytes: the final
+     * deflate byte may end in padding bits that no check covers) */
+    good[nc / 2] ^= 0x5a;
     write_bytes(ckpt, good, (size_t)nc);
     ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_FORMAT);
-    good[nc - 5] ^= 0x5a;
+    good[nc / 2] ^= 0x5a;
     unlink(ckpt);
     ck_assert_int_eq(vi_trainer_load_checkpoint(t, ckpt), VI_E_IO);
     ck_assert_ptr_nonnull(strstr(vi_last_error(), ckpt));
