@@ -23,6 +23,16 @@ void vi__head_release(vi__head *head) {
     head->A = head->b = NULL;
 }
 
+/* y += a x over n floats. Blocks of 8 with non-aliasing pointers, so that the compiler turns each
+ * block into vector instructions at -O2 (folding a trained head is 6 x 256 x 256 x 1856
+ * multiply-adds at every model load; scalar, that was a third of a short clip's `embed`). */
+static void add_scaled(float *restrict y, const float *restrict x, float a, int32_t n) {
+    int32_t c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int u = 0; u < 8; u++) y[c + u] += a * x[c + u];
+    for (; c < n; c++) y[c] += a * x[c];
+}
+
 /* Fetch tensor `name` as float32 with the expected shape (dims1 = 0 for a vector). */
 static vi_status get_f32(const vi__doc *doc, const char *name, int64_t dims0, int64_t dims1,
                          float **out) {
@@ -72,8 +82,8 @@ vi_status vi__head_from_doc(const vi__doc *doc, int32_t in_dim, vi__head *head) 
         snprintf(name, sizeof name, "dmi.sub%d.bias", k);
         if (st == VI_OK) st = get_f32(doc, name, out, 0, &bias);
         if (st != VI_OK) break;
-        /* A += F_k W_k ; b += F_k b_k, with F_k = columns [k*out, (k+1)*out) of F. Loop order
-         * i-j-c keeps the inner loop contiguous so that it vectorises. */
+        /* A += F_k W_k ; b += F_k b_k, with F_k = columns [k*out, (k+1)*out) of F, row by
+         * row of A (loop order i-j-c keeps the inner loop contiguous). */
         const int64_t ldf = (int64_t)out * VI__DMI_SUBS;
         for (int32_t i = 0; i < out; i++) {
             float *Ai = head->A + (int64_t)i * in_dim;
@@ -81,8 +91,7 @@ vi_status vi__head_from_doc(const vi__doc *doc, int32_t in_dim, vi__head *head) 
             for (int32_t j = 0; j < out; j++) {
                 const float f = Fi[j];
                 if (f == 0.0f) continue;
-                const float *Wj = W + (int64_t)j * in_dim;
-                for (int32_t c = 0; c < in_dim; c++) Ai[c] += f * Wj[c];
+                add_scaled(Ai, W + (int64_t)j * in_dim, f, in_dim);
                 head->b[i] += f * bias[j];
             }
         }
