@@ -1,6 +1,7 @@
 # libvinfringe - build, test and install.
 #   make               library (shared + static) and the vinfringe command
-#   make check         every test (C unit + integration with real FFmpeg and libtorch, CLI, API)
+#   make check         every test (C unit + integration with real FFmpeg and libtorch, CLI, API),
+#                      two suites at a time (CHECK_JOBS); make check-c-NAME / check-cli-CASE: one
 #   make check-san     the C tests again under ASan + UBSan
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   sudo make deps     install the Debian packages needed to build, test and benchmark
