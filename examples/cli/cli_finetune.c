@@ -251,11 +251,13 @@ int cli_finetune_main(int argc, char **argv) {
             else o.head_learning_rate = (float)dv;
             break;
         case 17:
+            if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 100))
+                rc = usage("bad --d-weight '%s' (0..100)", arg);
+            else o.exclusivity_weight = (float)dv;
+            break;
         case 18:
             if (cli_parse_double(arg, &dv) || !(dv >= 0 && dv <= 100))
-                rc = usage(c == 17 ? "bad --d-weight '%s' (0..100)" : "bad --m-weight '%s' (0..100)",
-                           arg);
-            else if (c == 17) o.exclusivity_weight = (float)dv;
+                rc = usage("bad --m-weight '%s' (0..100)", arg);
             else o.mi_weight = (float)dv;
             break;
         case 20:

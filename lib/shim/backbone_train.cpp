@@ -218,9 +218,9 @@ struct vi__bbt {
         if (cfg.dmi_head) {
             vi_shim::dmi_init(kFeatureDim, cfg.head_dim, cfg.head_seed, &hW, &hb);
             for (int l = 0; l < VI__DMI_LAYERS; l++) {
-                head_names.push_back(l < vi_shim::kDmiSubs ? "dmi.sub" + std::to_string(l)
-                                     : l == VI__DMI_AUX    ? std::string("dmi.aux")
-                                                           : std::string("dmi.fuse"));
+                char name[16];
+                vi__dmi_layer_name(l, name, sizeof name);
+                head_names.push_back(name);
                 hmW.push_back(at::zeros_like(hW[l]));
                 hvW.push_back(at::zeros_like(hW[l]));
                 hmb.push_back(at::zeros_like(hb[l]));
@@ -247,7 +247,6 @@ struct vi__bbt {
             state.emplace_back("adam_v/" + n + ".bias", &hvb[l]);
         }
     }
-
 
     /* Frozen convolutions go straight to oneDNN (see torch_shim.cpp for why); trainable ones
      * through at::convolution, which records the graph (oneDNN's entry has no derivative). */

@@ -20,6 +20,10 @@ extern "C" {
 #define VI__DMI_AUX 6
 #define VI__DMI_FUSE 7
 
+/* The name of layer `layer` in a model file, without ".weight" / ".bias": "dmi.sub0" ..
+ * "dmi.sub5", "dmi.aux", "dmi.fuse" (docs/file-formats.md). */
+VI_HIDDEN void vi__dmi_layer_name(int32_t layer, char *buf, size_t size);
+
 typedef struct vi__dmi vi__dmi;
 
 /* Every loss term of one evaluation (see dmi.md). `d_*` is the exclusivity D (positive: it enters

@@ -493,7 +493,6 @@ static uint64_t step_seed(uint64_t seed, int64_t step) {
     return vi__rng_next(&r);
 }
 
-/* Views of step `step`: [first views of the B sources, second views]. */
 /* Mean absolute difference of two frames of side `side`, over every 4th pixel of every 4th row. */
 static double frame_difference(const uint8_t *a, const uint8_t *b, int32_t side) {
     double sum = 0;
@@ -524,7 +523,20 @@ static int32_t scene_frame(const frames *F, const source *a, int32_t kp, vi__rng
     return k;
 }
 
-/* Returns how many scene negatives it placed. */
+/* How many of a step's B items are scene negatives. */
+static int32_t scene_count(int32_t B, const vi_finetune_options *o) {
+    return (int32_t)(B * (double)o->scene_negatives);
+}
+
+/* Whether source s is among the first n chosen. */
+static int already_chosen(const int32_t *chosen, int32_t n, int32_t s) {
+    for (int32_t j = 0; j < n; j++)
+        if (chosen[j] == s) return 1;
+    return 0;
+}
+
+/* Views of step `step`: [first views of the B sources, second views]. Returns how many scene
+ * negatives it placed. */
 static int32_t make_batch(const frames *F, int32_t B, uint64_t seed, int64_t step, int32_t S,
                           const vi_finetune_options *o, uint8_t *views, uint8_t *scratch,
                           int32_t *chosen, int32_t *frame_of) {
@@ -533,7 +545,7 @@ static int32_t make_batch(const frames *F, int32_t B, uint64_t seed, int64_t ste
     for (int32_t i = 0; i < F->n_sources; i++) n_still += F->src[i].still;
     const int32_t n_video = F->n_sources - n_still;
     /* the last K items are scene negatives of the first K (their frames are chosen below) */
-    const int32_t K = (int32_t)(B * (double)o->scene_negatives);
+    const int32_t K = scene_count(B, o);
     for (int32_t i = 0; i < B - K; i++) {
         int32_t s;
         for (;;) {
@@ -541,19 +553,14 @@ static int32_t make_batch(const frames *F, int32_t B, uint64_t seed, int64_t ste
                 n_video == 0 ? 1 : n_still == 0 ? 0 : vi__rng_uniform(&r) >= P_VIDEO;
             s = vi__rng_below(&r, F->n_sources);
             if (F->src[s].still != want_still) continue;
-            int dup = 0;
-            for (int32_t j = 0; j < i; j++) dup |= chosen[j] == s;
             /* a kind with fewer sources than wanted falls back to any unused source */
-            if (!dup) break;
+            if (!already_chosen(chosen, i, s)) break;
             const int32_t pool = want_still ? n_still : n_video;
             int32_t used = 0;
             for (int32_t j = 0; j < i; j++) used += F->src[chosen[j]].still == want_still;
             if (used >= pool) {
-                for (s = 0; s < F->n_sources; s++) {
-                    int d2 = 0;
-                    for (int32_t j = 0; j < i; j++) d2 |= chosen[j] == s;
-                    if (!d2) break;
-                }
+                for (s = 0; s < F->n_sources; s++)
+                    if (!already_chosen(chosen, i, s)) break;
                 break;
             }
         }
@@ -569,12 +576,8 @@ static int32_t make_batch(const frames *F, int32_t B, uint64_t seed, int64_t ste
             ka = scene_frame(F, &F->src[chosen[p]], frame_of[p], &r);
             placed += ka >= 0;
             if (ka < 0) {
-                int dup;
-                do {
-                    chosen[i] = vi__rng_below(&r, F->n_sources);
-                    dup = 0;
-                    for (int32_t j = 0; j < i; j++) dup |= chosen[j] == chosen[i];
-                } while (dup && i < F->n_sources);
+                do chosen[i] = vi__rng_below(&r, F->n_sources);
+                while (i < F->n_sources && already_chosen(chosen, i, chosen[i]));
             }
         }
         const source *a = &F->src[chosen[i]], *b = &F->src[chosen[(i + 1) % B]];
@@ -841,7 +844,7 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
         scratch = vi__malloc((size_t)2 * S * S * 3);
         chosen = vi__calloc((size_t)B, sizeof *chosen);
         frame_of = vi__calloc((size_t)B, sizeof *frame_of);
-        if (!views || !scratch || !chosen) st = vi__fail(VI_E_NOMEM, "out of memory");
+        if (!views || !scratch || !chosen || !frame_of) st = vi__fail(VI_E_NOMEM, "out of memory");
     }
     int64_t scene_placed = 0, scene_asked = 0;
     double loss_sum = 0;
@@ -850,7 +853,7 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
     while (st == VI_OK && vi__bbt_steps_done(net) < o->steps) {
         const int64_t step = vi__bbt_steps_done(net);
         scene_placed += make_batch(&F, B, o->seed, step, S, o, views, scratch, chosen, frame_of);
-        scene_asked += (int64_t)(B * (double)o->scene_negatives);
+        scene_asked += scene_count(B, o);
         vi__bbt_set_learning_rate(net, lr_at(o, step));
         vi__bbt_stats s;
         if ((st = vi__bbt_step(net, views, B, S, 1, &s)) != VI_OK) break;

@@ -776,14 +776,10 @@ vi_status vi__trainer_save(const vi__trainer *t, const char *path) {
         if (strncmp(tn->name, "dmi.", 4) != 0) vi__docw_tensor(w, tn);
     }
     for (int32_t l = 0; l < VI__DMI_LAYERS && st == VI_OK; l++) {
-        char wn[32], bn[32];
-        if (l < 6) {
-            snprintf(wn, sizeof wn, "dmi.sub%d.weight", l);
-            snprintf(bn, sizeof bn, "dmi.sub%d.bias", l);
-        } else {
-            snprintf(wn, sizeof wn, "dmi.%s.weight", l == VI__DMI_AUX ? "aux" : "fuse");
-            snprintf(bn, sizeof bn, "dmi.%s.bias", l == VI__DMI_AUX ? "aux" : "fuse");
-        }
+        char layer[16], wn[32], bn[32];
+        vi__dmi_layer_name(l, layer, sizeof layer);
+        snprintf(wn, sizeof wn, "%s.weight", layer);
+        snprintf(bn, sizeof bn, "%s.bias", layer);
         st = vi__dmi_get(t->dmi, l, W, b);
         if (st != VI_OK) break;
         if (t->pre_A && l != VI__DMI_FUSE) {
