@@ -62,7 +62,7 @@ override LDFLAGS += $(SANFLAGS)
 
 LIB_C_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_CXX_SRC := $(sort $(wildcard lib/shim/*.cpp))
-LIB_ASM_SRC := lib/api/model_blob.S
+LIB_ASM_SRC := lib/model/model_blob.S
 LIB_OBJ := $(LIB_C_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) \
 	$(LIB_ASM_SRC:%.S=$(BUILD)/%.o)
 DEFAULT_MODEL := models/default.vimodel
@@ -111,7 +111,7 @@ $(BUILD)/lib/shim/%.o: lib/shim/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(TORCH_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/lib/api/model_blob.o: lib/api/model_blob.S $(DEFAULT_MODEL)
+$(BUILD)/lib/model/model_blob.o: lib/model/model_blob.S $(DEFAULT_MODEL)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DVI_DEFAULT_MODEL_PATH='"$(DEFAULT_MODEL)"' $< -o $@
 

@@ -7,7 +7,7 @@
 
 #include "../decode/decode.h"
 #include "../formats/formats.h"
-#include "model.h"
+#include "../model/model.h"
 
 #define BATCH 8 /* frames per backbone call: measured faster than 1 and no slower than 16 */
 #define MAX_FPS 60.0f

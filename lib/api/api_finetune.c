@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "../train/finetune.h"
-#include "model.h"
+#include "../model/model.h"
 
 vi_status vi_finetune_options_init(vi_finetune_options *opts, size_t struct_size) {
     vi_finetune_options d;

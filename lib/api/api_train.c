@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "../train/train.h"
-#include "model.h"
+#include "../model/model.h"
 
 struct vi_trainer {
     vi__trainer *impl;

@@ -310,38 +310,6 @@ const vi__tensor *vi__doc_tensor_at(const vi__doc *doc, int32_t i) {
     return &doc->entries[doc->tensor_entry[i]].tensor;
 }
 
-vi_status vi__doc_backbone_f32(const vi__doc *doc, vi__named_f32 **list, int32_t *n) {
-    *list = NULL;
-    *n = 0;
-    const int32_t count = vi__doc_tensor_count(doc);
-    vi__named_f32 *l = vi__calloc((size_t)(count > 0 ? count : 1), sizeof *l);
-    if (!l) return vi__fail(VI_E_NOMEM, "out of memory");
-    int32_t used = 0;
-    for (int32_t i = 0; i < count; i++) {
-        const vi__tensor *t = vi__doc_tensor_at(doc, i);
-        if (strncmp(t->name, "dmi.", 4) == 0) continue;
-        float *data = vi__mallocarray((size_t)vi__tensor_numel(t), sizeof(float));
-        if (!data) {
-            vi__named_f32_free(l, used);
-            return vi__fail(VI_E_NOMEM, "out of memory for tensor '%s'", t->name);
-        }
-        vi__tensor_to_f32(t, data);
-        vi__named_f32 *o = &l[used++];
-        o->name = t->name;
-        o->data = data;
-        o->ndim = t->ndim;
-        memcpy(o->dims, t->dims, sizeof o->dims);
-    }
-    *list = l;
-    *n = used;
-    return VI_OK;
-}
-
-void vi__named_f32_free(vi__named_f32 *list, int32_t n) {
-    for (int32_t i = 0; list && i < n; i++) vi__free((void *)list[i].data);
-    vi__free(list);
-}
-
 /* ---- writer ---- */
 
 struct vi__docw {

@@ -52,11 +52,6 @@ VI_HIDDEN int vi__doc_f64(const vi__doc *doc, const char *key, double *value);
 VI_HIDDEN const vi__tensor *vi__doc_tensor(const vi__doc *doc, const char *name);
 VI_HIDDEN int32_t vi__doc_tensor_count(const vi__doc *doc);
 VI_HIDDEN const vi__tensor *vi__doc_tensor_at(const vi__doc *doc, int32_t i);
-/* Every backbone tensor of a model document (all but the head's "dmi.*"), dequantised to
- * float32 in new buffers: `*list` gets `*n` entries whose names point into `doc`. Free with
- * vi__named_f32_free. */
-VI_HIDDEN vi_status vi__doc_backbone_f32(const vi__doc *doc, vi__named_f32 **list, int32_t *n);
-VI_HIDDEN void vi__named_f32_free(vi__named_f32 *list, int32_t n);
 
 typedef struct vi__docw vi__docw; /* a container being written */
 VI_HIDDEN vi__docw *vi__docw_create(void);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../formats/formats.h"
 #include "head.h"
 
 void vi__l2_normalize(float *v, int32_t n) {
@@ -33,74 +34,53 @@ static void add_scaled(float *restrict y, const float *restrict x, float a, int3
     for (; c < n; c++) y[c] += a * x[c];
 }
 
-/* Fetch tensor `name` as float32 with the expected shape (dims1 = 0 for a vector). */
-static vi_status get_f32(const vi__doc *doc, const char *name, int64_t dims0, int64_t dims1,
-                         float **out) {
-    *out = NULL;
-    const vi__tensor *t = vi__doc_tensor(doc, name);
-    if (!t) return vi__fail(VI_E_BAD_MODEL, "head tensor '%s' is missing", name);
-    int ok = dims1 ? (t->ndim == 2 && t->dims[0] == dims0 && t->dims[1] == dims1)
-                   : (t->ndim == 1 && t->dims[0] == dims0);
-    if (!ok)
-        return vi__fail(VI_E_BAD_MODEL, "head tensor '%s' has the wrong shape (want %lld x %lld)",
-                        name, (long long)dims0, (long long)dims1);
-    *out = vi__mallocarray((size_t)vi__tensor_numel(t), sizeof(float));
-    if (!*out) return vi__fail(VI_E_NOMEM, "out of memory for '%s'", name);
-    vi__tensor_to_f32(t, *out);
-    return VI_OK;
+/* Layer `l` of the head as a new float32 array (NULL when out of memory). */
+static float *layer_f32(const vi__tensor *t) {
+    float *out = vi__mallocarray((size_t)vi__tensor_numel(t), sizeof(float));
+    if (out) vi__tensor_to_f32(t, out);
+    return out;
 }
 
-vi_status vi__head_from_doc(const vi__doc *doc, int32_t in_dim, vi__head *head) {
+vi_status vi__head_fold(const vi__tensor *weight, const vi__tensor *bias, int32_t in_dim,
+                        vi__head *head) {
     memset(head, 0, sizeof *head);
     head->in_dim = in_dim;
-    const vi__tensor *aux = vi__doc_tensor(doc, "dmi.aux.weight");
-    if (!aux) { /* no head: embeddings are the backbone features themselves */
+    if (!weight) { /* no head: embeddings are the backbone features themselves */
         head->out_dim = in_dim;
         return VI_OK;
     }
-    if (aux->ndim != 2 || aux->dims[1] != in_dim || aux->dims[0] < 1 || aux->dims[0] > 65536)
-        return vi__fail(VI_E_BAD_MODEL, "head tensor 'dmi.aux.weight' does not match the %d-d "
-                        "backbone features", in_dim);
+    const vi__tensor *aux = &weight[VI__DMI_AUX];
+    if (aux->dims[1] != in_dim)
+        return vi__fail(VI_E_BAD_MODEL, "the DMI head takes %lld-d features, the backbone gives "
+                        "%d", (long long)aux->dims[1], in_dim);
     const int32_t out = (int32_t)aux->dims[0];
     head->out_dim = out;
-    float *W = NULL, *bias = NULL, *F = NULL;
-    vi_status st = get_f32(doc, "dmi.aux.weight", out, in_dim, &head->A);
-    if (st == VI_OK) st = get_f32(doc, "dmi.aux.bias", out, 0, &head->b);
-    if (st == VI_OK) st = get_f32(doc, "dmi.fuse.weight", out, (int64_t)out * VI__DMI_SUBS, &F);
-    if (st == VI_OK) {
-        float *bf;
-        st = get_f32(doc, "dmi.fuse.bias", out, 0, &bf);
-        if (st == VI_OK) {
-            for (int32_t i = 0; i < out; i++) head->b[i] += bf[i];
-            vi__free(bf);
-        }
-    }
+    /* A = W_a, b = b_a + b_f to start with */
+    head->A = layer_f32(aux);
+    head->b = layer_f32(&bias[VI__DMI_AUX]);
+    float *F = layer_f32(&weight[VI__DMI_FUSE]), *bf = layer_f32(&bias[VI__DMI_FUSE]);
+    vi_status st = head->A && head->b && F && bf ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
+    for (int32_t i = 0; st == VI_OK && i < out; i++) head->b[i] += bf[i];
+    vi__free(bf);
     for (int k = 0; st == VI_OK && k < VI__DMI_SUBS; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "dmi.sub%d.weight", k);
-        st = get_f32(doc, name, out, in_dim, &W);
-        snprintf(name, sizeof name, "dmi.sub%d.bias", k);
-        if (st == VI_OK) st = get_f32(doc, name, out, 0, &bias);
-        if (st != VI_OK) break;
+        float *W = layer_f32(&weight[k]), *bk = layer_f32(&bias[k]);
+        if (!W || !bk) st = vi__fail(VI_E_NOMEM, "out of memory");
         /* A += F_k W_k ; b += F_k b_k, with F_k = columns [k*out, (k+1)*out) of F, row by
          * row of A (loop order i-j-c keeps the inner loop contiguous). */
         const int64_t ldf = (int64_t)out * VI__DMI_SUBS;
-        for (int32_t i = 0; i < out; i++) {
+        for (int32_t i = 0; st == VI_OK && i < out; i++) {
             float *Ai = head->A + (int64_t)i * in_dim;
             const float *Fi = F + i * ldf + (int64_t)k * out;
             for (int32_t j = 0; j < out; j++) {
                 const float f = Fi[j];
                 if (f == 0.0f) continue;
                 add_scaled(Ai, W + (int64_t)j * in_dim, f, in_dim);
-                head->b[i] += f * bias[j];
+                head->b[i] += f * bk[j];
             }
         }
         vi__free(W);
-        vi__free(bias);
-        W = bias = NULL;
+        vi__free(bk);
     }
-    vi__free(W);
-    vi__free(bias);
     vi__free(F);
     if (st != VI_OK) vi__head_release(head);
     return st;

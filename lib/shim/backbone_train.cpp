@@ -145,7 +145,6 @@ struct vi__bbt {
     mutable std::vector<at::Tensor> state_views;
     /* the DMI head (cfg.dmi_head): layers as in dmi_loss.hpp, their AdamW moments */
     std::vector<at::Tensor> hW, hb, hmW, hvW, hmb, hvb;
-    std::vector<std::string> head_names; /* "dmi.sub0", ..., "dmi.aux", "dmi.fuse" */
 
     int add_conv(const Weights &W, const std::string &conv, const std::string &bn, int64_t k,
                  int64_t cin, int64_t cout, bool depthwise, int unit) {
@@ -218,9 +217,6 @@ struct vi__bbt {
         if (cfg.dmi_head) {
             vi_shim::dmi_init(kFeatureDim, cfg.head_dim, cfg.head_seed, &hW, &hb);
             for (int l = 0; l < VI__DMI_LAYERS; l++) {
-                char name[16];
-                vi__dmi_layer_name(l, name, sizeof name);
-                head_names.push_back(name);
                 hmW.push_back(at::zeros_like(hW[l]));
                 hvW.push_back(at::zeros_like(hW[l]));
                 hmb.push_back(at::zeros_like(hb[l]));
@@ -238,7 +234,7 @@ struct vi__bbt {
             }
         }
         for (size_t l = 0; l < hW.size(); l++) {
-            const std::string &n = head_names[l];
+            const std::string n = "layer" + std::to_string(l); /* checkpoint names only */
             state.emplace_back("param/" + n + ".weight", &hW[l]);
             state.emplace_back("param/" + n + ".bias", &hb[l]);
             state.emplace_back("adam_m/" + n + ".weight", &hmW[l]);
@@ -505,6 +501,8 @@ vi_status vi__bbt_step(vi__bbt *t, const uint8_t *rgb, int32_t pairs, int32_t si
     });
 }
 
+int32_t vi__bbt_feature_dim(const vi__bbt *t) { return t ? (int32_t)kFeatureDim : 0; }
+
 int64_t vi__bbt_steps_done(const vi__bbt *t) { return t ? t->steps : 0; }
 void vi__bbt_set_steps_done(vi__bbt *t, int64_t steps) {
     if (t) {
@@ -613,15 +611,20 @@ vi_status vi__bbt_export(const vi__bbt *t, vi__bbt_export_fn fn, void *user) {
                 }
             }
         }
-        for (size_t l = 0; l < t->hW.size(); l++) {
-            vi_status st = emit(fn, user, t->head_names[l] + ".weight", t->hW[l].detach());
-            if (st == VI_OK) {
-                st = emit(fn, user, t->head_names[l] + ".bias", t->hb[l].detach());
-            }
-            if (st != VI_OK) {
-                return st;
-            }
-        }
+        return VI_OK;
+    });
+}
+
+vi_status vi__bbt_head_get(const vi__bbt *t, int32_t layer, float *weight, float *bias) {
+    if (!t || !weight || !bias || layer < 0 || layer >= (int32_t)t->hW.size()) {
+        return vi__fail(VI_E_INVALID_ARG, "fine-tuning: head layer %d: no such layer", (int)layer);
+    }
+    return guarded("reading the head", VI_E_INTERNAL, [&]() -> vi_status {
+        c10::NoGradGuard ng;
+        const at::Tensor w = t->hW[layer].detach().to(at::kFloat).contiguous();
+        const at::Tensor b = t->hb[layer].detach().to(at::kFloat).contiguous();
+        std::memcpy(weight, w.data_ptr<float>(), sizeof(float) * w.numel());
+        std::memcpy(bias, b.data_ptr<float>(), sizeof(float) * b.numel());
         return VI_OK;
     });
 }

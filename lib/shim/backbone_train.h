@@ -54,6 +54,8 @@ VI_HIDDEN void vi__bbt_free(vi__bbt *t);
  * `n` square RGB24 images of side `size`, without gradients. */
 VI_HIDDEN vi_status vi__bbt_features(vi__bbt *t, const uint8_t *rgb, int32_t n, int32_t size,
                                      float *features);
+/* Dimension of the frame feature (and of the DMI head's input). */
+VI_HIDDEN int32_t vi__bbt_feature_dim(const vi__bbt *t);
 /* One contrastive step on 2 * `pairs` images of side `size`: images i and i + pairs are two
  * views of the same source. Headless: InfoNCE over all 2 * pairs views (+ KoLeo); with a DMI
  * head: DMI's total loss on the pairs (view i, view i + pairs). Backward through the head and
@@ -67,7 +69,7 @@ VI_HIDDEN int64_t vi__bbt_steps_done(const vi__bbt *t);
 VI_HIDDEN void vi__bbt_set_learning_rate(vi__bbt *t, float lr);
 
 /* The training state as named float arrays: parameters ("param/<conv>/w", "param/<conv>/b" in
- * torch layout, batch-norm folded; "param/dmi.<layer>.weight" / ".bias" of a head) and AdamW
+ * torch layout, batch-norm folded; "param/layer<l>.weight" / ".bias" of a head) and AdamW
  * moments ("adam_m/...", "adam_v/..."). Views stay valid until the next step or free. */
 VI_HIDDEN int32_t vi__bbt_state_count(const vi__bbt *t);
 VI_HIDDEN vi_status vi__bbt_state_get(const vi__bbt *t, int32_t i, vi__named_f32 *out);
@@ -76,12 +78,14 @@ VI_HIDDEN vi_status vi__bbt_state_set(vi__bbt *t, const char *name, const float 
                                       int64_t numel);
 VI_HIDDEN void vi__bbt_set_steps_done(vi__bbt *t, int64_t steps);
 
-/* The trainable layers in the model file's names and layout (Keras kernels with the original
- * batch-norm statistics kept, the kernel and beta solved so that folding gives the trained
- * weights; a head as "dmi.sub0.weight" ... "dmi.fuse.bias", docs/model.md). Calls `fn` once per
- * tensor; the view is valid during the call only. */
+/* The trainable backbone layers in the model file's names and layout (Keras kernels with the
+ * original batch-norm statistics kept, the kernel and beta solved so that folding gives the
+ * trained weights). Calls `fn` once per tensor; the view is valid during the call only. */
 typedef vi_status (*vi__bbt_export_fn)(void *user, const vi__named_f32 *tensor);
 VI_HIDDEN vi_status vi__bbt_export(const vi__bbt *t, vi__bbt_export_fn fn, void *user);
+/* Copy layer `layer` of the DMI head (numbered as in lib/head/head.h) out: the weight
+ * (head_dim x fan_in floats) and the bias (head_dim floats). VI_E_INVALID_ARG without a head. */
+VI_HIDDEN vi_status vi__bbt_head_get(const vi__bbt *t, int32_t layer, float *weight, float *bias);
 /* 1 if the model tensor `name` belongs to a trainable unit (vi__bbt_export replaces it). */
 VI_HIDDEN int vi__bbt_is_trainable_tensor(const vi__bbt *t, const char *name);
 

@@ -92,13 +92,6 @@ vi_status eval_impl(vi__dmi *m, const float *anchor, const float *pos, int32_t B
 
 extern "C" {
 
-void vi__dmi_layer_name(int32_t layer, char *buf, size_t size) {
-    if (layer < VI__DMI_AUX)
-        snprintf(buf, size, "dmi.sub%d", (int)layer);
-    else
-        snprintf(buf, size, "dmi.%s", layer == VI__DMI_AUX ? "aux" : "fuse");
-}
-
 vi_status vi__dmi_create(int32_t in_dim, int32_t out_dim, uint64_t seed, double lr,
                          double weight_decay, vi__dmi **out) {
     *out = nullptr;

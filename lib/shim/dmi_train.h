@@ -2,27 +2,20 @@
  * parameters, its losses (../shared/docs/dmi.md, "Losses") and an Adam optimiser. Tensors cross
  * only as plain float arrays; every function catches all C++ exceptions.
  *
- * Layers are numbered 0..5 (the sub-feature heads s_1..s_6: out x in), 6 (the auxiliary head a:
- * out x in) and 7 (the fusion p: out x 6*out); weights are row-major [out, in] as in the model
- * file, biases have `out` floats. */
+ * Layers are numbered as in lib/head/head.h: 0..5 (the sub-feature heads s_1..s_6: out x in),
+ * VI__DMI_AUX (the auxiliary head a: out x in) and VI__DMI_FUSE (the fusion p: out x 6*out);
+ * weights are row-major [out, in] as in the model file, biases have `out` floats. */
 #ifndef VI_DMI_TRAIN_H
 #define VI_DMI_TRAIN_H
 
 #include <stdint.h>
 
 #include "../common/common.h"
+#include "../head/head.h" /* the layers' numbers */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define VI__DMI_LAYERS 8
-#define VI__DMI_AUX 6
-#define VI__DMI_FUSE 7
-
-/* The name of layer `layer` in a model file, without ".weight" / ".bias": "dmi.sub0" ..
- * "dmi.sub5", "dmi.aux", "dmi.fuse" (docs/file-formats.md). */
-VI_HIDDEN void vi__dmi_layer_name(int32_t layer, char *buf, size_t size);
 
 typedef struct vi__dmi vi__dmi;
 

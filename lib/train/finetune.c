@@ -29,6 +29,7 @@
 
 #include "../decode/decode.h"
 #include "../formats/formats.h"
+#include "../model/model.h"
 #include "../shim/backbone_train.h"
 #include "finetune.h"
 #include "train.h"
@@ -728,75 +729,64 @@ static vi_status load_checkpoint(vi__bbt *net, const vi_finetune_options *o, uin
  * The model file.
  */
 
-static vi_status build_net(const vi__doc *doc, const vi__bbt_config *cfg, vi__bbt **net) {
+static vi_status build_net(const vi__model_file *mf, const vi__bbt_config *cfg, vi__bbt **net) {
     vi__named_f32 *list;
     int32_t n;
-    vi_status st = vi__doc_backbone_f32(doc, &list, &n);
+    vi_status st = vi__model_file_backbone_f32(mf, &list, &n);
     if (st == VI_OK) st = vi__bbt_create(list, n, cfg, net);
     vi__named_f32_free(list, n);
     return st;
 }
 
 static vi_status put_tensor(void *user, const vi__named_f32 *nt) {
-    vi__tensor t = {.name = nt->name, .dtype = VI__DT_F32, .ndim = nt->ndim, .data = nt->data};
-    memcpy(t.dims, nt->dims, sizeof t.dims);
-    t.nbytes = (size_t)vi__tensor_numel(&t) * sizeof(float);
-    vi__docw_tensor((vi__docw *)user, &t);
-    return VI_OK;
+    return vi__model_file_put_backbone((vi__model_file *)user, nt);
 }
 
-static vi_status save_model(const vi__doc *doc, const vi__bbt *net, const vi_finetune_options *o,
+/* The base model's file `mf` becomes the fine-tuned model: its trainable backbone tensors
+ * replaced, no head (or the one trained here), a new name and description. */
+static vi_status save_model(vi__model_file *mf, const vi__bbt *net, const vi_finetune_options *o,
                             const char *path) {
-    vi__docw *w = vi__docw_create();
-    if (!w) return vi__fail(VI_E_NOMEM, "out of memory");
-    const char *keep[] = {"kind", "backbone", "license", "source"};
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-        const char *v = vi__doc_str(doc, keep[i]);
-        if (v) vi__docw_str(w, keep[i], v);
-    }
-    const char *base = vi__doc_str(doc, "name");
+    const char *base = mf->meta.name;
     char name[300], desc[900];
     const int dmi = o->head == VI_FINETUNE_HEAD_DMI;
-    snprintf(name, sizeof name, "%.200s-ft%d%s", base ? base : "model", (int)o->trainable_blocks,
+    snprintf(name, sizeof name, "%.200s-ft%d%s", base, (int)o->trainable_blocks,
              dmi ? "-dmi" : "");
     if (dmi)
         snprintf(desc, sizeof desc,
                  "%.200s, backbone (last %d units) and a DMI head (6 x %d sub-feature heads, "
                  "auxiliary head, fusion) trained together by DMI's losses on copy-style frame "
                  "views (%d steps of %d frame pairs, D %g M %g, seed %llu)",
-                 base ? base : "model", (int)o->trainable_blocks, HEAD_DIM, (int)o->steps,
+                 base, (int)o->trainable_blocks, HEAD_DIM, (int)o->steps,
                  (int)o->batch, (double)o->exclusivity_weight,
                  (double)o->mi_weight, (unsigned long long)o->seed);
     else
         snprintf(desc, sizeof desc,
                  "%.200s, backbone fine-tuned contrastively (last %d units, %d steps of %d "
                  "frame pairs, seed %llu); headless: embeddings are the backbone's frame features",
-                 base ? base : "model", (int)o->trainable_blocks, (int)o->steps, (int)o->batch,
+                 base, (int)o->trainable_blocks, (int)o->steps, (int)o->batch,
                  (unsigned long long)o->seed);
-    vi__docw_str(w, "name", name);
-    vi__docw_str(w, "description", desc);
-    int64_t v;
-    if (vi__doc_i64(doc, "input_size", &v)) vi__docw_i64(w, "input_size", v);
-    if (vi__doc_i64(doc, "mirror_average", &v)) vi__docw_i64(w, "mirror_average", v);
-    vi__docw_i64(w, "finetune_trainable_blocks", o->trainable_blocks);
-    vi__docw_i64(w, "finetune_steps", o->steps);
-    vi__docw_i64(w, "finetune_seed", (int64_t)o->seed);
-    for (int32_t i = 0; i < vi__doc_tensor_count(doc); i++) {
-        const vi__tensor *t = vi__doc_tensor_at(doc, i);
-        if (strncmp(t->name, "dmi.", 4) == 0 || vi__bbt_is_trainable_tensor(net, t->name))
-            continue;
-        vi__docw_tensor(w, t);
+    mf->meta.name = name;
+    mf->meta.description = desc;
+    mf->meta.finetuned = 1;
+    mf->meta.finetune_trainable_blocks = o->trainable_blocks;
+    mf->meta.finetune_steps = o->steps;
+    mf->meta.finetune_seed = (int64_t)o->seed;
+    vi__model_file_clear_head(mf); /* a new backbone: nothing fitted on the old one survives */
+    vi_status st = vi__bbt_export(net, put_tensor, mf);
+    float *W[VI__DMI_LAYERS] = {0}, *b[VI__DMI_LAYERS] = {0};
+    for (int32_t l = 0; dmi && st == VI_OK && l < VI__DMI_LAYERS; l++) {
+        const int32_t fan = l == VI__DMI_FUSE ? VI__DMI_SUBS * HEAD_DIM : vi__bbt_feature_dim(net);
+        W[l] = vi__mallocarray((size_t)HEAD_DIM * fan, sizeof(float));
+        b[l] = vi__mallocarray(HEAD_DIM, sizeof(float));
+        st = W[l] && b[l] ? vi__bbt_head_get(net, l, W[l], b[l])
+                          : vi__fail(VI_E_NOMEM, "out of memory");
+        if (st == VI_OK) vi__model_file_set_head_layer(mf, l, W[l], b[l], HEAD_DIM, fan);
     }
-    vi_status st = vi__bbt_export(net, put_tensor, w);
-    if (st != VI_OK) {
-        vi__docw_free(w);
-        return st;
+    if (st == VI_OK) st = vi__model_file_save(mf, path);
+    for (int32_t l = 0; l < VI__DMI_LAYERS; l++) {
+        vi__free(W[l]);
+        vi__free(b[l]);
     }
-    uint8_t *bytes;
-    size_t n;
-    if ((st = vi__docw_finish(w, VI__MAGIC_MODEL, &bytes, &n)) != VI_OK) return st;
-    st = vi__write_file_atomic(path, bytes, n);
-    vi__free(bytes);
     return st;
 }
 
@@ -809,12 +799,12 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
                            const vi_finetune_options *o, vi_finetune_progress_fn progress,
                            void *user, const char *out_path) {
     const double t0 = now_s();
-    vi__doc *doc = NULL;
+    vi__model_file *mf = NULL;
     vi__bbt *net = NULL;
     frames F = {.side = input_size * 5 / 4};
     uint8_t *views = NULL, *scratch = NULL;
     int32_t *chosen = NULL, *frame_of = NULL;
-    vi_status st = vi__doc_parse(base, base_size, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc);
+    vi_status st = vi__model_file_parse(base, base_size, &mf);
     const vi__bbt_config cfg = {.trainable_units = o->trainable_blocks,
                                 .learning_rate = o->learning_rate,
                                 .weight_decay = o->weight_decay,
@@ -826,7 +816,7 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
                                 .exclusivity_weight = o->exclusivity_weight,
                                 .mi_weight = o->mi_weight,
                                 .head_seed = o->seed ^ HEAD_SEED_SALT};
-    if (st == VI_OK) st = build_net(doc, &cfg, &net);
+    if (st == VI_OK) st = build_net(mf, &cfg, &net);
     if (st == VI_OK) st = build_frames(&F, paths, n_paths, o, progress, user, t0);
     int loaded = 0;
     if (st == VI_OK && o->checkpoint_path)
@@ -882,13 +872,13 @@ vi_status vi__finetune_run(const uint8_t *base, size_t base_size, int32_t input_
         vi__log(VI_LOG_INFO, "fine-tuning: %lld of %lld scene negatives placed (the others had no "
                 "visibly different moment and were fresh sources)", (long long)scene_placed,
                 (long long)scene_asked);
-    if (st == VI_OK) st = save_model(doc, net, o, out_path);
+    if (st == VI_OK) st = save_model(mf, net, o, out_path);
     vi__free(views);
     vi__free(scratch);
     vi__free(chosen);
     vi__free(frame_of);
     frames_free(&F);
     vi__bbt_free(net);
-    vi__doc_free(doc);
+    vi__model_file_free(mf);
     return st;
 }

@@ -27,6 +27,7 @@
 
 #include "../decode/decode.h"
 #include "../formats/formats.h"
+#include "../model/model.h"
 #include "../shim/dmi_train.h"
 #include "train.h"
 
@@ -726,97 +727,67 @@ static void put_f32(vi__docw *w, const char *name, const float *data, int32_t nd
 }
 
 vi_status vi__trainer_save(const vi__trainer *t, const char *path) {
-    vi__doc *doc;
-    vi_status st = vi__doc_parse(t->base, t->base_size, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc);
+    vi__model_file *mf;
+    vi_status st = vi__model_file_parse(t->base, t->base_size, &mf);
     if (st != VI_OK) return st;
-    vi__docw *w = vi__docw_create();
-    float *W = vi__mallocarray((size_t)OUT_DIM * (t->fdim > 6 * OUT_DIM ? t->fdim : 6 * OUT_DIM),
-                               sizeof(float));
-    float *b = vi__mallocarray(OUT_DIM, sizeof(float));
-    /* on_base_head: the layers on x are folded with the fixed first layer, W' = W A0 and
-     * b' = W b0 + b, so that the file holds an ordinary head on the backbone features */
-    float *Wf = t->pre_A ? vi__mallocarray((size_t)OUT_DIM * t->fdim, sizeof(float)) : NULL;
-    float *bf = t->pre_A ? vi__mallocarray(OUT_DIM, sizeof(float)) : NULL;
-    if (!w || !W || !b || (t->pre_A && (!Wf || !bf))) {
-        vi__docw_free(w);
-        vi__free(W);
-        vi__free(b);
-        vi__free(Wf);
-        vi__free(bf);
-        vi__doc_free(doc);
-        return vi__fail(VI_E_NOMEM, "out of memory");
-    }
-    static const char *const keep[] = {"kind", "backbone", "license", "source"};
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-        const char *v = vi__doc_str(doc, keep[i]);
-        if (v) vi__docw_str(w, keep[i], v);
-    }
-    const char *base_name = vi__doc_str(doc, "name");
+    float *W[VI__DMI_LAYERS] = {0}, *b[VI__DMI_LAYERS] = {0};
+    const char *base_name = mf->meta.name;
     char name[300], desc[1400];
-    snprintf(name, sizeof name, "%.200s-dmi", base_name ? base_name : "model");
+    snprintf(name, sizeof name, "%.200s-dmi", base_name);
     snprintf(desc, sizeof desc,
              "Backbone of '%.100s' (frozen) + DMI head (6 x %d sub-feature heads, auxiliary head, "
              "fusion) trained by vi_trainer: %d videos, %d cached views, %d epochs, seed %llu, "
              "Adam lr %g wd %g (x0.1 after epoch %d), %d pairs and up to %d negatives a step, "
              "loss weights D %g M %g%s%s",
-             base_name ? base_name : "?", OUT_DIM, t->n_videos, t->n_items, t->epochs_done,
+             base_name, OUT_DIM, t->n_videos, t->n_items, t->epochs_done,
              (unsigned long long)t->o.seed, (double)t->o.learning_rate,
              (double)t->o.weight_decay, t->o.lr_step_epochs, t->o.batch_pairs,
              t->o.max_negatives, (double)t->o.exclusivity_weight, (double)t->o.mi_weight,
              t->o.single_head ? ", single head (InfoNCE only)" : "",
              t->o.on_base_head ? ", on the base model's head (folded in)" : "");
-    vi__docw_str(w, "name", name);
-    vi__docw_str(w, "description", desc);
-    int64_t input_size;
-    if (vi__doc_i64(doc, "input_size", &input_size)) vi__docw_i64(w, "input_size", input_size);
-    int64_t mirror; /* the features the head was trained on */
-    if (vi__doc_i64(doc, "mirror_average", &mirror)) vi__docw_i64(w, "mirror_average", mirror);
-    for (int32_t i = 0; i < vi__doc_tensor_count(doc); i++) {
-        const vi__tensor *tn = vi__doc_tensor_at(doc, i);
-        if (strncmp(tn->name, "dmi.", 4) != 0) vi__docw_tensor(w, tn);
-    }
+    mf->meta.name = name;
+    mf->meta.description = desc;
+    vi__model_file_clear_head(mf); /* a new head: nothing fitted on the old one survives */
     for (int32_t l = 0; l < VI__DMI_LAYERS && st == VI_OK; l++) {
-        char layer[16], wn[32], bn[32];
-        vi__dmi_layer_name(l, layer, sizeof layer);
-        snprintf(wn, sizeof wn, "%s.weight", layer);
-        snprintf(bn, sizeof bn, "%s.bias", layer);
-        st = vi__dmi_get(t->dmi, l, W, b);
+        const int32_t fan = l == VI__DMI_FUSE ? VI__DMI_SUBS * OUT_DIM : t->in;
+        const int32_t fan_out = l == VI__DMI_FUSE ? fan : t->fdim; /* in the file */
+        W[l] = vi__mallocarray((size_t)OUT_DIM * fan, sizeof(float));
+        b[l] = vi__mallocarray(OUT_DIM, sizeof(float));
+        st = W[l] && b[l] ? vi__dmi_get(t->dmi, l, W[l], b[l])
+                          : vi__fail(VI_E_NOMEM, "out of memory");
         if (st != VI_OK) break;
         if (t->pre_A && l != VI__DMI_FUSE) {
+            /* on_base_head: the layers on x are folded with the fixed first layer, W' = W A0
+             * and b' = W b0 + b, so that the file holds an ordinary head on the backbone
+             * features */
+            float *Wf = vi__mallocarray((size_t)OUT_DIM * t->fdim, sizeof(float));
+            if (!Wf) {
+                st = vi__fail(VI_E_NOMEM, "out of memory");
+                break;
+            }
             for (int32_t i = 0; i < OUT_DIM; i++) {
                 float *o = Wf + (size_t)i * t->fdim;
-                double acc = b[i];
+                double acc = b[l][i];
                 memset(o, 0, (size_t)t->fdim * sizeof(float));
                 for (int32_t j = 0; j < t->pre_out; j++) {
-                    const float wij = W[(size_t)i * t->pre_out + j];
+                    const float wij = W[l][(size_t)i * t->pre_out + j];
                     const float *a0 = t->pre_A + (size_t)j * t->fdim;
                     for (int32_t c = 0; c < t->fdim; c++) o[c] += wij * a0[c];
                     acc += (double)wij * t->pre_b[j];
                 }
-                bf[i] = (float)acc;
+                b[l][i] = (float)acc;
             }
-            put_f32(w, wn, Wf, 2, OUT_DIM, t->fdim);
-            put_f32(w, bn, bf, 1, OUT_DIM, 0);
-            continue;
+            vi__free(W[l]);
+            W[l] = Wf;
         }
-        put_f32(w, wn, W, 2, OUT_DIM, l == VI__DMI_FUSE ? 6 * OUT_DIM : t->fdim);
-        put_f32(w, bn, b, 1, OUT_DIM, 0);
+        vi__model_file_set_head_layer(mf, l, W[l], b[l], OUT_DIM, fan_out);
     }
-    vi__free(W);
-    vi__free(b);
-    vi__free(Wf);
-    vi__free(bf);
-    vi__doc_free(doc);
-    if (st != VI_OK) {
-        vi__docw_free(w);
-        return st;
+    if (st == VI_OK) st = vi__model_file_save(mf, path);
+    for (int32_t l = 0; l < VI__DMI_LAYERS; l++) {
+        vi__free(W[l]);
+        vi__free(b[l]);
     }
-    uint8_t *bytes;
-    size_t size;
-    st = vi__docw_finish(w, VI__MAGIC_MODEL, &bytes, &size);
-    if (st != VI_OK) return st;
-    st = vi__write_file_atomic(path, bytes, size);
-    vi__free(bytes);
+    vi__model_file_free(mf);
     return st;
 }
 

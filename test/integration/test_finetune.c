@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "formats/formats.h"
+#include "model/model.h"
 #include "shim/backbone_train.h"
 #include "test_paths.h"
 #include "train/finetune.h"
@@ -87,20 +88,12 @@ START_TEST(test_steps_lower_the_loss_on_a_fixed_batch) {
     /* the built-in model's backbone tensors, straight from its file bytes */
     size_t n;
     uint8_t *bytes = read_all(vi_test_source("models/default.vimodel"), &n);
-    vi__doc *doc;
-    ck_assert_int_eq(vi__doc_parse(bytes, n, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc), VI_OK);
-    const int32_t nt = vi__doc_tensor_count(doc);
-    vi__named_f32 *list = calloc((size_t)nt, sizeof *list);
-    int32_t used = 0;
-    for (int32_t i = 0; i < nt; i++) {
-        const vi__tensor *t = vi__doc_tensor_at(doc, i);
-        if (strncmp(t->name, "dmi.", 4) == 0) continue;
-        float *d = malloc(sizeof(float) * (size_t)vi__tensor_numel(t));
-        vi__tensor_to_f32(t, d);
-        list[used] = (vi__named_f32){t->name, d, t->ndim, {0}};
-        memcpy(list[used].dims, t->dims, sizeof t->dims);
-        used++;
-    }
+    vi__model_file *mf;
+    ck_assert_int_eq(vi__model_file_parse(bytes, n, &mf), VI_OK);
+    free(bytes);
+    vi__named_f32 *list;
+    int32_t used;
+    ck_assert_int_eq(vi__model_file_backbone_f32(mf, &list, &used), VI_OK);
     const vi__bbt_config cfg = {.trainable_units = 2, .learning_rate = 1e-3f, .temperature = 0.07f};
     vi__bbt *net = NULL;
     ck_assert_msg(vi__bbt_create(list, used, &cfg, &net) == VI_OK, "%s", vi_last_error());
@@ -166,13 +159,11 @@ START_TEST(test_steps_lower_the_loss_on_a_fixed_batch) {
     ck_assert_msg(after.infonce < before.infonce, "NCE(f) %.4f -> %.4f", before.infonce,
                   after.infonce);
     vi__bbt_free(net);
-    for (int32_t i = 0; i < used; i++) free((void *)list[i].data);
-    free(list);
+    vi__named_f32_free(list, used);
+    vi__model_file_free(mf);
     free(frames);
     free(views);
     free(scratch);
-    vi__doc_free(doc);
-    free(bytes);
 }
 END_TEST
 
@@ -267,22 +258,19 @@ START_TEST(test_dmi_head_is_trained_with_the_backbone_and_written) {
     /* every head layer is in the file, in the loader's layout, and none is the base's */
     size_t na, nb;
     uint8_t *ba = read_all(out, &na), *bb = read_all(vi_test_source("models/default.vimodel"), &nb);
-    vi__doc *da, *db;
-    ck_assert_int_eq(vi__doc_parse(ba, na, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &da), VI_OK);
-    ck_assert_int_eq(vi__doc_parse(bb, nb, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &db), VI_OK);
-    static const char *const layers[] = {"dmi.sub0", "dmi.sub5", "dmi.aux", "dmi.fuse"};
-    for (int k = 0; k < 4; k++) {
-        char wn[64];
-        snprintf(wn, sizeof wn, "%s.weight", layers[k]);
-        const vi__tensor *t = vi__doc_tensor(da, wn), *u = vi__doc_tensor(db, wn);
-        ck_assert_msg(t != NULL, "%s missing", wn);
-        ck_assert_int_eq(t->ndim, 2);
-        ck_assert_int_eq(t->dims[0], 256);
-        ck_assert_int_eq(t->dims[1], k == 3 ? 6 * 256 : 1856);
-        if (u && u->nbytes == t->nbytes) ck_assert(memcmp(t->data, u->data, t->nbytes) != 0);
+    vi__model_file *da, *db;
+    ck_assert_int_eq(vi__model_file_parse(ba, na, &da), VI_OK);
+    ck_assert_int_eq(vi__model_file_parse(bb, nb, &db), VI_OK);
+    ck_assert_int_eq(da->head.present, 1);
+    ck_assert_int_eq(da->head.out_dim, 256);
+    ck_assert_int_eq(da->head.in_dim, 1856);
+    for (int l = 0; l < VI__DMI_LAYERS; l++) {
+        const vi__tensor *t = &da->head.weight[l], *u = &db->head.weight[l];
+        ck_assert_int_eq(t->dims[1], l == VI__DMI_FUSE ? 6 * 256 : 1856);
+        if (u->nbytes == t->nbytes) ck_assert(memcmp(t->data, u->data, t->nbytes) != 0);
     }
-    vi__doc_free(da);
-    vi__doc_free(db);
+    vi__model_file_free(da);
+    vi__model_file_free(db);
     free(ba);
     free(bb);
 }

@@ -1,5 +1,6 @@
 /* The whole pipeline through the public API: real clips decoded by FFmpeg, the built-in model run
- * by libtorch, comparison, index, and every kind of bad input. Fixtures come from
+ * by libtorch, comparison, index, and every kind of bad input (damaged model files are made with
+ * the container writer). Fixtures come from
  * test/data/make_fixtures.sh ($VI_FIXTURES); the model files from the source tree ($VI_SRCDIR). */
 #include <check.h>
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/formats.h"
 #include "test_paths.h"
 #include "vinfringe.h"
 
@@ -268,6 +270,49 @@ START_TEST(test_bad_model_files_fail_cleanly) {
 }
 END_TEST
 
+/* 0.3 loaded a model whose head lacked dmi.aux.weight (but had dmi.sub* and dmi.fuse) as a
+ * headless model and embedded with 1856-d vectors; it must be refused, naming the tensor. */
+START_TEST(test_a_model_without_its_auxiliary_head_is_refused) {
+    FILE *f = fopen(src("models/default.vimodel"), "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n);
+    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), n);
+    fclose(f);
+    vi__doc *doc;
+    ck_assert_int_eq(vi__doc_parse(buf, (size_t)n, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc), VI_OK);
+    free(buf);
+    vi__docw *w = vi__docw_create();
+    static const char *const strs[] = {"kind", "backbone", "name", "description"};
+    for (int i = 0; i < 4; i++) vi__docw_str(w, strs[i], vi__doc_str(doc, strs[i]));
+    static const char *const ints[] = {"input_size", "mirror_average"};
+    for (int i = 0; i < 2; i++) {
+        int64_t v;
+        ck_assert(vi__doc_i64(doc, ints[i], &v));
+        vi__docw_i64(w, ints[i], v);
+    }
+    int dropped = 0;
+    for (int32_t i = 0; i < vi__doc_tensor_count(doc); i++) {
+        const vi__tensor *t = vi__doc_tensor_at(doc, i);
+        if (strcmp(t->name, "dmi.aux.weight") == 0) dropped = 1;
+        else vi__docw_tensor(w, t);
+    }
+    ck_assert(dropped);
+    uint8_t *bytes;
+    size_t size;
+    ck_assert_int_eq(vi__docw_finish(w, VI__MAGIC_MODEL, &bytes, &size), VI_OK);
+    vi__doc_free(doc);
+    vi_model *m = (vi_model *)1;
+    ck_assert_int_eq(vi_model_load_memory(bytes, size, &m), VI_E_BAD_MODEL);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(vi_last_error(), "'dmi.aux.weight' is missing") != NULL, "%s",
+                  vi_last_error());
+    vi__free(bytes);
+}
+END_TEST
+
 START_TEST(test_null_arguments_are_rejected) {
     vi_embedding *e = (vi_embedding *)1;
     ck_assert_int_eq(vi_embed_video(NULL, fx("clip_a.mp4"), NULL, &e), VI_E_INVALID_ARG);
@@ -368,6 +413,7 @@ Suite *pipeline_suite(void) {
     tcase_add_test(tc, test_unusual_videos_are_embedded);
     tcase_add_test(tc, test_progress_callback_cancels);
     tcase_add_test(tc, test_bad_model_files_fail_cleanly);
+    tcase_add_test(tc, test_a_model_without_its_auxiliary_head_is_refused);
     tcase_add_test(tc, test_null_arguments_are_rejected);
     tcase_add_test(tc, test_model_is_shared_by_threads);
     tcase_add_test(tc, test_index_finds_the_source_of_a_copy);
