@@ -240,10 +240,26 @@ VI_API const int64_t *vi_embedding_timestamps(const vi_embedding *emb);
 VI_API const float *vi_embedding_video_vector(const vi_embedding *emb);
 /** The frame vectors, frame_count x dim floats row-major, each L2-normalised; borrowed. */
 VI_API const float *vi_embedding_frame_vectors(const vi_embedding *emb);
-/** Duration of the video in seconds (from the container, or the last frame's time). */
+/** Seconds of video the embedding covers: from the first decoded frame to the end of the last
+ *  one decoded (0.4: no longer the duration the container declares, which a truncated file
+ *  overstates; see vi_embedding_warnings). For vi_embed_frames, the span of the timestamps plus
+ *  one frame interval. */
 VI_API double vi_embedding_duration(const vi_embedding *emb);
 /** Identifier of the model that made it (see vi_model_id); borrowed. */
 VI_API const char *vi_embedding_model_id(const vi_embedding *emb);
+
+/** Decoding problems met while embedding, as bits of vi_embed_warning (0: the file decoded
+ *  cleanly to its end). Kept in the embedding file. Thread safety: any. @since 0.4 */
+typedef enum vi_embed_warning {
+    VI_EMBED_WARN_TRUNCATED = 1,      /**< decoding ended well before the declared duration */
+    VI_EMBED_WARN_DAMAGED_FRAMES = 2  /**< some packets or frames could not be decoded and were skipped */
+} vi_embed_warning;
+/** The vi_embed_warning bits of `emb` (0 for NULL, for embeddings made by vi_embed_frames, and
+ *  for embedding files written before 0.4).
+ *  @param emb  the embedding
+ *  @return a bitwise OR of vi_embed_warning values
+ *  Thread safety: any. @since 0.4 */
+VI_API int32_t vi_embedding_warnings(const vi_embedding *emb);
 
 /** Write an embedding file (.vemb: versioned, zlib-compressed, CRC-checked). Written to a
  *  temporary name then renamed, so a crash never leaves a half-written file.

@@ -167,7 +167,10 @@ vi_status vi_embed_video(const vi_model *model, const char *path, const vi_embed
     st = acc_init(&acc, model);
     if (st == VI_OK) {
         st = embed_stream(dec, &o, &acc);
-        if (st == VI_OK) st = acc_finish(&acc, vi__decoder_duration(dec), out);
+        /* The duration actually decoded, from the first frame (a truncated file declares more
+         * than it holds; a stream starting at 360000 s does not last that long). */
+        if (st == VI_OK) st = acc_finish(&acc, vi__decoder_decoded_span(dec), out);
+        if (st == VI_OK) (*out)->warnings = vi__decoder_warnings(dec);
         if (st == VI_OK && o.progress) {
             double d = (*out)->duration;
             o.progress(o.progress_user, d, d);
@@ -221,3 +224,4 @@ const float *vi_embedding_video_vector(const vi_embedding *e) { return e ? e->vi
 const float *vi_embedding_frame_vectors(const vi_embedding *e) { return e ? e->frames : NULL; }
 double vi_embedding_duration(const vi_embedding *e) { return e ? e->duration : 0; }
 const char *vi_embedding_model_id(const vi_embedding *e) { return e ? e->model_id : NULL; }
+int32_t vi_embedding_warnings(const vi_embedding *e) { return e ? e->warnings : 0; }

@@ -13,8 +13,9 @@ struct vi_embedding {
     float *video;      /* dim floats, L2-normalised */
     float *frames;     /* n_frames x dim, row-major, each row L2-normalised */
     int64_t *pts_us;   /* n_frames presentation times, microseconds, non-decreasing */
-    double duration;   /* seconds */
+    double duration;   /* seconds of video decoded: first frame to the end of the last */
     char *model_id;    /* NUL-terminated, never NULL */
+    int32_t warnings;  /* vi_embed_warning bits (0: decoded cleanly to the end) */
 };
 
 struct vi_match {

@@ -31,8 +31,18 @@ VI_HIDDEN vi_status vi__decoder_open(const char *path, const vi__decode_params *
  * Damaged packets are skipped with a warning through vi__log. A file that yields no frame at all
  * fails with VI_E_NO_VIDEO (or VI_E_DECODE when decoding errors were seen). */
 VI_HIDDEN vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us, int *got);
-/* Duration in seconds from the container (0 if unknown). */
+/* Duration in seconds the container declares for the stream (0 if unknown), measured from the
+ * stream's start (a non-zero start time is not counted). */
 VI_HIDDEN double vi__decoder_duration(const struct vi__decoder *d);
+/* Seconds actually decoded so far: from the first decoded frame to the end of the last one (to
+ * the next sampling point when max_frames stopped the decoder). 0 before the first frame. */
+VI_HIDDEN double vi__decoder_decoded_span(const struct vi__decoder *d);
+/* vi_embed_warning bits, final once vi__decoder_next reported the end of the stream:
+ * VI_EMBED_WARN_DAMAGED_FRAMES when packets or frames were skipped, VI_EMBED_WARN_TRUNCATED when
+ * the stream ended more than VI__DECODE_TRUNCATED_S seconds (or 5 % of the declared duration,
+ * whichever is more) before the end the container declares. */
+#define VI__DECODE_TRUNCATED_S 1.0
+VI_HIDDEN int32_t vi__decoder_warnings(const struct vi__decoder *d);
 VI_HIDDEN void vi__decoder_close(struct vi__decoder *d);
 
 /* Resize one packed RGB24 host frame (any size, row stride `stride`) to the square output. */
@@ -41,5 +51,8 @@ VI_HIDDEN vi_status vi__scale_rgb(const uint8_t *rgb, int32_t width, int32_t hei
 
 /* Route FFmpeg's warnings and errors to vi__log from now on (idempotent, thread-safe). */
 VI_HIDDEN void vi__decode_route_log(void);
+/* The frame size FFmpeg last refused on this thread for being larger than max_pixels (0 x 0:
+ * none since the last reset); `reset` clears it. */
+VI_HIDDEN void vi__decode_oversize(unsigned *w, unsigned *h, int reset);
 
 #endif

@@ -83,6 +83,9 @@ struct vi__decoder {
     int have_first;
     int64_t next_us;           /* next grid point */
     int64_t last_us;           /* last decoded frame's pts (to synthesise missing ones) */
+    int64_t end_us;            /* end of the last decoded frame (its pts plus its duration) */
+    int64_t packet_end_us;     /* end of the last packet of the stream read (keyframes_only) */
+    int capped;                /* max_frames stopped the decoder */
     int64_t frame_dur_us;      /* nominal frame duration, for frames without a timestamp */
     int64_t ts_offset;         /* added to timestamps after a backward jump (see frame_time_us) */
     int32_t emitted;
@@ -111,6 +114,12 @@ static int is_io_error(int err) {
 static int size_ok(int64_t w, int64_t h) {
     return w > 0 && h > 0 && w <= VI_DECODE_MAX_SIDE && h <= VI_DECODE_MAX_SIDE &&
            w * h <= VI_DECODE_MAX_PIXELS;
+}
+
+static vi_status oversize(const char *path, int64_t w, int64_t h) {
+    return vi__fail(VI_E_UNSUPPORTED, "cannot decode %s: frame size %lldx%lld is beyond the "
+                    "supported %dx%d / %lld pixels", path, (long long)w, (long long)h,
+                    VI_DECODE_MAX_SIDE, VI_DECODE_MAX_SIDE, (long long)VI_DECODE_MAX_PIXELS);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -305,6 +314,15 @@ static const int32_t *stream_display_matrix(const AVStream *st) {
 #endif
 }
 
+/* A frame's duration in its stream's time base (0 when unknown). */
+static int64_t frame_duration(const AVFrame *f) {
+#if LIBAVUTIL_VERSION_MAJOR >= 58
+    return f->duration > 0 ? f->duration : 0;
+#else
+    return f->pkt_duration > 0 ? f->pkt_duration : 0;
+#endif
+}
+
 static int frame_is_key(const AVFrame *f) {
 #ifdef AV_FRAME_FLAG_KEY
     return (f->flags & AV_FRAME_FLAG_KEY) != 0;
@@ -324,9 +342,17 @@ static vi_status check_path(const char *path) {
     if (stat(path, &sb) != 0)
         return vi__fail(VI_E_IO, "cannot open %s: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) return vi__fail(VI_E_IO, "cannot open %s: is a directory", path);
+    /* A FIFO, socket or device would block or never end: only files are videos. */
+    if (!S_ISREG(sb.st_mode))
+        return vi__fail(VI_E_IO, "cannot open %s: not a regular file (a %s)", path,
+                        S_ISFIFO(sb.st_mode)   ? "FIFO"
+                        : S_ISSOCK(sb.st_mode) ? "socket"
+                        : S_ISCHR(sb.st_mode)  ? "character device"
+                        : S_ISBLK(sb.st_mode)  ? "block device"
+                                               : "special file");
     if (access(path, R_OK) != 0)
         return vi__fail(VI_E_IO, "cannot read %s: %s", path, strerror(errno));
-    if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+    if (sb.st_size == 0)
         return vi__fail(VI_E_DECODE, "cannot decode %s: the file is empty", path);
     return VI_OK;
 }
@@ -383,7 +409,24 @@ static vi_status open_input(struct vi__decoder *d) {
         return vi__fail(VI_E_DECODE, "cannot decode %s: not a media file FFmpeg reads (%s)", path,
                         av_err(ret, eb));
     }
-    ret = avformat_find_stream_info(d->fmt, NULL);
+    /* Probing decodes the first frames of formats whose header has no frame size (PNG, JPEG):
+     * max_pixels makes FFmpeg refuse an oversized frame from its header instead of allocating
+     * and decoding it (a 16000x16000 PNG took 1 GB and 12 s before). */
+    AVDictionary **probe_opts = NULL;
+    const unsigned n_streams = d->fmt->nb_streams;
+    if (n_streams > 0) {
+        probe_opts = vi__calloc(n_streams, sizeof *probe_opts);
+        if (!probe_opts) return vi__fail(VI_E_NOMEM, "out of memory probing %s", path);
+        for (unsigned i = 0; i < n_streams; i++)
+            av_dict_set_int(&probe_opts[i], "max_pixels", VI_DECODE_MAX_PIXELS, 0);
+    }
+    unsigned big_w, big_h;
+    vi__decode_oversize(&big_w, &big_h, 1);
+    ret = avformat_find_stream_info(d->fmt, probe_opts);
+    for (unsigned i = 0; i < n_streams; i++) av_dict_free(&probe_opts[i]);
+    vi__free(probe_opts);
+    vi__decode_oversize(&big_w, &big_h, 1);
+    if (big_w || big_h) return oversize(path, (int64_t)big_w, (int64_t)big_h);
     if (ret < 0) {
         if (ret == AVERROR(ENOMEM)) return vi__fail(VI_E_NOMEM, "out of memory probing %s", path);
         return vi__fail(VI_E_DECODE, "cannot decode %s: cannot read stream information (%s)",
@@ -420,9 +463,7 @@ static vi_status open_codec(struct vi__decoder *d) {
                         "FFmpeg build", path, name ? name : "unknown");
     }
     if ((par->width || par->height) && !size_ok(par->width, par->height))
-        return vi__fail(VI_E_UNSUPPORTED, "cannot decode %s: frame size %dx%d is beyond the "
-                        "supported %dx%d / %lld pixels", path, par->width, par->height,
-                        VI_DECODE_MAX_SIDE, VI_DECODE_MAX_SIDE, (long long)VI_DECODE_MAX_PIXELS);
+        return oversize(path, par->width, par->height);
     d->dec = avcodec_alloc_context3(codec);
     if (!d->dec) return vi__fail(VI_E_NOMEM, "out of memory opening the decoder for %s", path);
     int ret = avcodec_parameters_to_context(d->dec, par);
@@ -430,6 +471,7 @@ static vi_status open_codec(struct vi__decoder *d) {
         return vi__fail(VI_E_DECODE, "cannot decode %s: bad codec parameters (%s)", path,
                         av_err(ret, eb));
     d->dec->log_level_offset = VI_DECODE_LOG_OFFSET;
+    d->dec->max_pixels = VI_DECODE_MAX_PIXELS; /* never allocate a frame beyond the bound */
     d->dec->pkt_timebase = d->st->time_base;
     d->dec->thread_count = d->p.threads;
     d->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
@@ -504,13 +546,68 @@ void vi__decoder_close(struct vi__decoder *d) {
 
 double vi__decoder_duration(const struct vi__decoder *d) {
     if (!d) return 0;
-    /* The stream's own duration first: a container's duration also counts a non-zero start
-     * (MP4 with an initial empty edit) or longer audio. */
+    /* The stream's own duration first: a container's duration may also count a non-zero start
+     * (MP4 with an initial empty edit, Matroska) or longer audio. */
     if (d->st && d->st->duration != AV_NOPTS_VALUE && d->st->duration > 0)
         return (double)d->st->duration * av_q2d(d->st->time_base);
-    if (d->fmt && d->fmt->duration != AV_NOPTS_VALUE && d->fmt->duration > 0)
-        return (double)d->fmt->duration / AV_TIME_BASE;
+    if (d->fmt && d->fmt->duration != AV_NOPTS_VALUE && d->fmt->duration > 0) {
+        int64_t dur = d->fmt->duration;
+        const int64_t start = d->fmt->start_time;
+        /* Whether a container's duration counts its start time is not said; of the two
+         * readings take the shorter (a Matroska file starting at 360000 s and lasting 5 s
+         * declares 360005 s): it never makes a complete file look truncated. */
+        if (start != AV_NOPTS_VALUE && start > 0 && dur > start) dur -= start;
+        return (double)dur / AV_TIME_BASE;
+    }
     return 0;
+}
+
+/* Where the stream is declared to end, on the decoder's timeline (microseconds); INT64_MIN
+ * when unknown. */
+static int64_t declared_end_us(const struct vi__decoder *d) {
+    const double dur = vi__decoder_duration(d);
+    if (!(dur > 0) || !d->have_first) return INT64_MIN;
+    int64_t start = d->first_us;
+    if (d->st->start_time != AV_NOPTS_VALUE)
+        start = av_rescale_q(d->st->start_time, d->st->time_base, AV_TIME_BASE_Q);
+    else if (d->fmt->start_time != AV_NOPTS_VALUE)
+        start = d->fmt->start_time;
+    return start + (int64_t)llround(dur * 1e6);
+}
+
+/* End of what was decoded: the last frame's end, or with keyframes_only (whose frames are
+ * seconds apart) the last packet's. */
+static int64_t decoded_end_us(const struct vi__decoder *d) {
+    int64_t end = d->end_us;
+    if (d->p.keyframes_only && d->packet_end_us > end) end = d->packet_end_us;
+    return end;
+}
+
+/* Decoding reached the end of the stream well before the end the container declares. */
+static int truncated(const struct vi__decoder *d) {
+    const int64_t declared = declared_end_us(d);
+    if (d->capped || !d->finished || declared == INT64_MIN) return 0;
+    const double slack = fmax(VI__DECODE_TRUNCATED_S, 0.05 * vi__decoder_duration(d));
+    return (double)(declared - decoded_end_us(d)) / 1e6 > slack;
+}
+
+double vi__decoder_decoded_span(const struct vi__decoder *d) {
+    if (!d || !d->have_first) return 0;
+    int64_t end = decoded_end_us(d);
+    const int64_t declared = declared_end_us(d);
+    if (d->capped) { /* the last sample stands for the time up to the next sampling point */
+        end = d->next_us;
+        if (declared != INT64_MIN && declared < end && declared > d->last_us) end = declared;
+    } else if (!truncated(d) && declared != INT64_MIN && declared > end) {
+        end = declared; /* a complete file: its last frame shows until the declared end */
+    }
+    return end > d->first_us ? (double)(end - d->first_us) / 1e6 : 0;
+}
+
+int32_t vi__decoder_warnings(const struct vi__decoder *d) {
+    if (!d) return 0;
+    return (d->errors > 0 ? VI_EMBED_WARN_DAMAGED_FRAMES : 0) |
+           (truncated(d) ? VI_EMBED_WARN_TRUNCATED : 0);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -554,6 +651,10 @@ static int64_t frame_time_us(struct vi__decoder *d, const AVFrame *f) {
     }
     d->last_us = us;
     d->decoded++;
+    const int64_t dur = frame_duration(f);
+    const int64_t end =
+        us + (dur > 0 ? av_rescale_q(dur, d->st->time_base, AV_TIME_BASE_Q) : d->frame_dur_us);
+    if (end > d->end_us || d->decoded == 1) d->end_us = end;
     return us;
 }
 
@@ -610,6 +711,12 @@ static vi_status feed(struct vi__decoder *d) {
         if (d->pkt->stream_index != d->st->index) {
             av_packet_unref(d->pkt);
             continue;
+        }
+        if (d->pkt->pts != AV_NOPTS_VALUE) { /* how far the stream goes, decoded or not */
+            const int64_t pkt_dur = d->pkt->duration > 0 ? d->pkt->duration : 0;
+            const int64_t end = av_rescale_q(d->pkt->pts + pkt_dur, d->st->time_base,
+                                             AV_TIME_BASE_Q) + d->ts_offset;
+            if (end > d->packet_end_us) d->packet_end_us = end;
         }
         if (d->p.keyframes_only) {
             /* Non-key packets are not even sent to the decoder, once the container has shown
@@ -675,6 +782,7 @@ vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us,
     while (!d->finished) {
         if (d->p.max_frames > 0 && d->emitted >= d->p.max_frames) {
             d->finished = 1;
+            d->capped = 1;
             break;
         }
         int ret = avcodec_receive_frame(d->dec, d->frame);
@@ -708,9 +816,7 @@ vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us,
         if (!size_ok(f->width, f->height)) {
             int w = f->width, h = f->height;
             av_frame_unref(f);
-            return vi__fail(VI_E_UNSUPPORTED, "cannot decode %s: frame size %dx%d is beyond the "
-                            "supported %dx%d / %lld pixels", d->path, w, h, VI_DECODE_MAX_SIDE,
-                            VI_DECODE_MAX_SIDE, (long long)VI_DECODE_MAX_PIXELS);
+            return oversize(d->path, w, h);
         }
         if (d->p.keyframes_only && !frame_is_key(f)) {
             av_frame_unref(f);

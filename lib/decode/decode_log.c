@@ -8,7 +8,26 @@
 
 #include "decode.h"
 
+/* The size of the last frame FFmpeg refused on this thread for exceeding max_pixels. FFmpeg
+ * reports it only in this message (the codec context's size is reset), and probing a stream
+ * runs on the caller's thread, so a thread-local copy lets the decoder name the size. */
+static _Thread_local unsigned oversize_w, oversize_h;
+
+void vi__decode_oversize(unsigned *w, unsigned *h, int reset) {
+    *w = oversize_w;
+    *h = oversize_h;
+    if (reset) oversize_w = oversize_h = 0;
+}
+
 static void forward(void *avcl, int level, const char *fmt, va_list vl) {
+    if (fmt && strstr(fmt, "exceeds specified max pixel count") &&
+        strncmp(fmt, "Picture size %ux%u", 18) == 0) {
+        va_list c;
+        va_copy(c, vl);
+        oversize_w = va_arg(c, unsigned);
+        oversize_h = va_arg(c, unsigned);
+        va_end(c);
+    }
     if (level > AV_LOG_WARNING) return;
     char line[1024];
     int print_prefix = 1;

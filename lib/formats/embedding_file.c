@@ -11,6 +11,7 @@ vi_status vi__embedding_encode(const struct vi_embedding *e, uint8_t **out, size
     vi__docw_str(w, "kind", "vinfringe-embedding");
     vi__docw_str(w, "model_id", e->model_id);
     vi__docw_f64(w, "duration", e->duration);
+    if (e->warnings) vi__docw_i64(w, "warnings", e->warnings); /* absent: 0 (files before 0.4) */
     vi__tensor video = {"video", VI__DT_F32, 1, {e->dim}, 0, 0, e->video, 0};
     vi__tensor frames = {"frames", VI__DT_F32, 2, {e->n_frames, e->dim}, 0, 0, e->frames, 0};
     vi__tensor pts = {"pts_us", VI__DT_I64, 1, {e->n_frames}, 0, 0, e->pts_us, 0};
@@ -51,6 +52,9 @@ vi_status vi__embedding_decode(const uint8_t *buf, size_t n, struct vi_embedding
         memcpy(e->frames, frames->data, frames->nbytes);
         memcpy(e->pts_us, pts->data, pts->nbytes);
         e->duration = duration;
+        int64_t warnings = 0;
+        if (vi__doc_i64(doc, "warnings", &warnings))
+            e->warnings = (int32_t)(warnings & (VI_EMBED_WARN_TRUNCATED | VI_EMBED_WARN_DAMAGED_FRAMES));
         if (!all_finite(e->video, (size_t)e->dim) ||
             !all_finite(e->frames, (size_t)e->dim * (size_t)e->n_frames)) {
             vi_embedding_free(e);

@@ -16,6 +16,8 @@
 #   clip_vfr.mp4          variable frame rate: testsrc2 at 30 fps for 3 s, then one frame in 6
 #                         (5 fps) to 8 s, with an extra frame at 5.0 s
 #   clip_offset.mp4       testsrc2, 6 s, 25 fps, starting at 5.0 s (-output_ts_offset 5)
+#   clip_late_start.mkv   testsrc2, 5 s, 160x120, 25 fps, starting at 360000 s: Matroska keeps
+#                         no stream duration and declares 360005 s for the file
 #   clip_rot90.mp4        clip_a stream-copied with rotate=90 metadata (display matrix: shown
 #                         turned 90 degrees counter-clockwise, as ffmpeg's autorotate does)
 #   clip_rot180.mp4       the same with rotate=180
@@ -85,6 +87,8 @@ ff clip_vfr.mp4 -f lavfi -i testsrc2=s=320x240:r=30:d=8 \
     -vf "select='lt(t\,3)+not(mod(n\,6))+eq(n\,150)'" -fps_mode vfr $X264 "$T"
 tmp clip_offset.mp4
 ff clip_offset.mp4 -f lavfi -i testsrc2=s=320x240:r=25:d=6 $X264 -g 25 -output_ts_offset 5 "$T"
+tmp clip_late_start.mkv
+ff clip_late_start.mkv -f lavfi -i testsrc2=s=160x120:r=25:d=5 $X264 -g 25 -output_ts_offset 360000 "$T"
 for r in 90 180 270; do
     tmp "clip_rot$r.mp4"
     ff "clip_rot$r.mp4" -i "$D/clip_a.mp4" -c copy -metadata:s:v "rotate=$r" "$T"

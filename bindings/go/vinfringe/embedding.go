@@ -84,6 +84,23 @@ func (e *Embedding) Duration() float64 {
 	return capi.EmbeddingDuration(h)
 }
 
+// Bits of Warnings: decoding problems met while embedding.
+const (
+	WarnTruncated     = capi.EmbedWarnTruncated     // decoding ended well before the declared duration
+	WarnDamagedFrames = capi.EmbedWarnDamagedFrames // some packets or frames were skipped
+)
+
+// Warnings returns the WarnTruncated / WarnDamagedFrames bits (0: the file decoded cleanly to
+// its end; also 0 once closed).
+func (e *Embedding) Warnings() int32 {
+	h, err := e.lock()
+	if err != nil {
+		return 0
+	}
+	defer e.mu.RUnlock()
+	return capi.EmbeddingWarnings(h)
+}
+
 // ModelID identifies the model that made the embedding ("" once closed).
 func (e *Embedding) ModelID() string {
 	h, err := e.lock()

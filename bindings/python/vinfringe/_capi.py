@@ -44,6 +44,10 @@ VI_E_NOMEM = 8
 VI_E_INTERNAL = 9
 VI_E_CANCELLED = 10
 
+# Bits of vi_embedding_warnings (vi_embed_warning).
+VI_EMBED_WARN_TRUNCATED = 1
+VI_EMBED_WARN_DAMAGED_FRAMES = 2
+
 # Log levels (vi_log_level).
 VI_LOG_ERROR = 0
 VI_LOG_WARN = 1
@@ -224,6 +228,7 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_embedding_frame_vectors": (c_void_p, [c_void_p]),
     "vi_embedding_duration": (c_double, [c_void_p]),
     "vi_embedding_model_id": (c_char_p, [c_void_p]),
+    "vi_embedding_warnings": (c_int32, [c_void_p]),
     "vi_embedding_save": (vi_status, [c_void_p, c_char_p]),
     "vi_embedding_load": (vi_status, [c_char_p, _P]),
     "vi_embedding_to_memory": (vi_status, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)]),

@@ -240,6 +240,17 @@ func EmbeddingFrameCount(e *Embedding) int32 {
 func EmbeddingDuration(e *Embedding) float64 {
 	return float64(C.vi_embedding_duration((*C.vi_embedding)(e)))
 }
+
+// Bits of EmbeddingWarnings (vi_embed_warning).
+const (
+	EmbedWarnTruncated     = int32(C.VI_EMBED_WARN_TRUNCATED)
+	EmbedWarnDamagedFrames = int32(C.VI_EMBED_WARN_DAMAGED_FRAMES)
+)
+
+// EmbeddingWarnings returns the vi_embed_warning bits of e (0: decoded cleanly to its end).
+func EmbeddingWarnings(e *Embedding) int32 {
+	return int32(C.vi_embedding_warnings((*C.vi_embedding)(e)))
+}
 func EmbeddingModelID(e *Embedding) string {
 	return C.GoString(C.vi_embedding_model_id((*C.vi_embedding)(e)))
 }
