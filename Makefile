@@ -61,7 +61,7 @@ override CXXFLAGS += -std=c++17 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden \
 override LDFLAGS += $(SANFLAGS)
 
 LIB_C_SRC := $(sort $(wildcard lib/*/*.c))
-LIB_CXX_SRC := $(sort $(wildcard lib/shim/*.cpp))
+LIB_CXX_SRC := $(sort $(wildcard lib/*/*.cpp))
 LIB_ASM_SRC := lib/model/model_blob.S
 LIB_OBJ := $(LIB_C_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cpp=$(BUILD)/%.o) \
 	$(LIB_ASM_SRC:%.S=$(BUILD)/%.o)
@@ -107,7 +107,7 @@ $(BUILD)/lib/decode/%.o: lib/decode/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(FFMPEG_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(BUILD)/lib/shim/%.o: lib/shim/%.cpp
+$(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(TORCH_CFLAGS) $(CPPFLAGS) -c $< -o $@
 

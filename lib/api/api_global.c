@@ -1,6 +1,6 @@
 /* Version queries and process-wide settings. */
 #include "../decode/decode.h"
-#include "../shim/torch_shim.h"
+#include "../backbone/backbone.h"
 #include "vinfringe.h"
 
 #define VI_STR2(x) #x

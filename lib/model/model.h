@@ -7,7 +7,7 @@
 #include "../common/common.h"
 #include "../formats/formats.h"
 #include "../head/head.h"
-#include "../shim/torch_shim.h"
+#include "../backbone/backbone.h"
 
 /* ---- The model file -------------------------------------------------------------------------
  *

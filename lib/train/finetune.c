@@ -16,7 +16,7 @@
  *    (train_augment.c: flip, crop, colour, blur, noise, border, grey, rotation), then with some
  *    probability text-like overlays and logos, picture-in-picture with another source of the
  *    batch (either way round), JPEG-like blockiness with posterisation, and a resolution drop.
- * 4. The loss, backward pass and AdamW update run in the shim (backbone_train.cpp).
+ * 4. The loss, backward pass and AdamW update run in libtorch (finetune_net.cpp).
  * 5. Checkpoints: a container (docs/file-formats.md) with the step, the options that must match
  *    and the network and optimiser tensors, written atomically every checkpoint_every steps. */
 #include <errno.h>
@@ -30,8 +30,8 @@
 #include "../decode/decode.h"
 #include "../formats/formats.h"
 #include "../model/model.h"
-#include "../shim/backbone_train.h"
 #include "finetune.h"
+#include "finetune_net.h"
 #include "train.h"
 
 #define FRAMES_MAGIC "VIFTFRM\0"

@@ -9,7 +9,7 @@
 
 #include "../common/common.h"
 #include "../head/head.h"
-#include "../shim/torch_shim.h"
+#include "../backbone/backbone.h"
 
 /* A small deterministic generator (splitmix64). */
 typedef struct vi__rng {

@@ -1,5 +1,5 @@
 /* The trainer: a cache of backbone frame features for augmented views of each video, batches of
- * (anchor, positive) pairs plus negatives, Adam steps through lib/shim/dmi_train.cpp, and saving
+ * (anchor, positive) pairs plus negatives, Adam steps through train_dmi.cpp, and saving
  * a complete model file.
  *
  * Items. Each added video becomes `views` items (view 0 as decoded, the others transformed by
@@ -28,8 +28,8 @@
 #include "../decode/decode.h"
 #include "../formats/formats.h"
 #include "../model/model.h"
-#include "../shim/dmi_train.h"
 #include "train.h"
+#include "train_dmi.h"
 
 #define OUT_DIM 256
 #define MAX_DECODED_PER_KEPT 20 /* decoding stops after max_frames * this many frames */

@@ -6,7 +6,7 @@
 Writes a tiny fixed problem (B = 3 pairs, M = 4 negatives, 5-d inputs, 8-d layers: the spec's 256
 is a parameter of the C implementation) with its weights, and the expected value of every term, as
 ../shared/docs/dmi.md "Losses" defines them. test/unit/test_dmi_loss.c loads the file, sets the
-same weights in lib/shim/dmi_train.cpp and compares.
+same weights in lib/train/train_dmi.cpp and compares.
 """
 import json
 import sys

@@ -1,5 +1,5 @@
 /* The backbone port against the original: models/mobilenet_v2.vimodel (converted from nsfwjs by
- * models/convert_nsfwjs.mjs) is loaded through the container parser, built by the libtorch shim
+ * models/convert_nsfwjs.mjs) is loaded through the container parser, built by lib/backbone
  * and run on two real photographs; its activations must match those TensorFlow.js computed with
  * the original nsfwjs model (test/data/backbone_ref/activations.txt, made by
  * models/make_backbone_reference.mjs).
@@ -17,10 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "formats/formats.h"
-#include "shim/torch_shim.h"
+#include "backbone/backbone.h"
 
 #define SIZE 224
 #define IMAGE_BYTES (SIZE * SIZE * 3)
@@ -388,6 +389,38 @@ START_TEST(test_bad_calls_are_rejected) {
 }
 END_TEST
 
+/* libtorch's own warnings (TORCH_WARN) go to the library's log, never to stderr. */
+static char warned[512];
+static int warned_level = -1;
+static void catch_log(void *user, int32_t level, const char *msg) {
+    (void)user;
+    warned_level = level;
+    snprintf(warned, sizeof warned, "%s", msg);
+}
+
+START_TEST(test_libtorch_warnings_reach_the_log) {
+    char path[] = "/tmp/vi_stderr_XXXXXX";
+    const int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    const int saved = dup(2);
+    ck_assert_int_ge(dup2(fd, 2), 0);
+    vi_log_set(catch_log, NULL);
+    const vi_status st = vi__torch_warn("a test warning");
+    vi_log_set(NULL, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    const off_t written = lseek(fd, 0, SEEK_END);
+    close(fd);
+    unlink(path);
+    ck_assert_int_eq(st, VI_OK);
+    ck_assert_int_eq(warned_level, VI_LOG_WARN);
+    ck_assert_msg(strstr(warned, "a test warning") != NULL, "log got: '%s'", warned);
+    ck_assert_msg(written == 0, "%lld bytes went to stderr", (long long)written);
+}
+END_TEST
+
 Suite *backbone_suite(void) {
     Suite *s = suite_create("backbone");
     TCase *tc = tcase_create("port");
@@ -404,6 +437,7 @@ Suite *backbone_suite(void) {
     tcase_add_test(tc, test_missing_tensor_is_bad_model);
     tcase_add_test(tc, test_misshapen_tensor_is_bad_model);
     tcase_add_test(tc, test_bad_calls_are_rejected);
+    tcase_add_test(tc, test_libtorch_warnings_reach_the_log);
     suite_add_tcase(s, tc);
     return s;
 }

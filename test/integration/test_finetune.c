@@ -1,5 +1,5 @@
-/* Fine-tuning the backbone (vi_backbone_finetune, lib/train/finetune.c, lib/shim/
- * backbone_train.cpp) on real fixture clips ($VI_FIXTURES) with the built-in model: optimiser
+/* Fine-tuning the backbone (vi_backbone_finetune, lib/train/finetune.c,
+ * lib/train/finetune_net.cpp) on real fixture clips ($VI_FIXTURES) with the built-in model: optimiser
  * steps lower the contrastive loss on a fixed batch; the written model loads with the normal
  * loader and differs from the base only in the trainable units; an interrupted run resumed from
  * its checkpoint ends bit-identical to an uninterrupted one; a corrupt checkpoint, an empty input
@@ -14,9 +14,9 @@
 
 #include "formats/formats.h"
 #include "model/model.h"
-#include "shim/backbone_train.h"
 #include "test_paths.h"
 #include "train/finetune.h"
+#include "train/finetune_net.h"
 #include "vinfringe.h"
 
 #define fx vi_test_fixture

@@ -1,4 +1,4 @@
-/* The DMI losses of lib/shim/dmi_train.cpp against values computed independently with numpy
+/* The DMI losses of lib/train/train_dmi.cpp against values computed independently with numpy
  * (test/data/dmi_loss_ref.py -> test/data/dmi_loss_ref.json, read from $VI_SRCDIR): every NCE
  * term, D and M on the pair and negative batches, the total; and where the gradients go (M reaches
  * only the auxiliary head, D reaches the sub-feature heads and nothing else). */
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "shim/dmi_train.h"
+#include "train/train_dmi.h"
 
 #define MAXV 512
 

@@ -1,12 +1,12 @@
-/* The C side of the DMI training shim (dmi_train.cpp): the DMI head as trainable libtorch
+/* The C side of the DMI head trainer in libtorch (train_dmi.cpp): the DMI head as trainable
  * parameters, its losses (../shared/docs/dmi.md, "Losses") and an Adam optimiser. Tensors cross
  * only as plain float arrays; every function catches all C++ exceptions.
  *
  * Layers are numbered as in lib/head/head.h: 0..5 (the sub-feature heads s_1..s_6: out x in),
  * VI__DMI_AUX (the auxiliary head a: out x in) and VI__DMI_FUSE (the fusion p: out x 6*out);
  * weights are row-major [out, in] as in the model file, biases have `out` floats. */
-#ifndef VI_DMI_TRAIN_H
-#define VI_DMI_TRAIN_H
+#ifndef VI_TRAIN_DMI_H
+#define VI_TRAIN_DMI_H
 
 #include <stdint.h>
 

@@ -1,16 +1,16 @@
-/* A trainable copy of the MobileNetV2 backbone (backbone_train.cpp), for fine-tuning its last
- * blocks contrastively on copy-style augmented frames (lib/train/finetune.c). The frozen
- * inference network of torch_shim.cpp is not touched: this is a separate copy that owns its
- * parameters and the AdamW optimiser state, and exports them in the model file's own tensor
- * names (Keras layout, batch-norm kept) so that the normal loader reads the result.
- * Every function catches all C++ exceptions and turns them into a status plus a message. */
-#ifndef VI_BACKBONE_TRAIN_H
-#define VI_BACKBONE_TRAIN_H
+/* The backbone in training mode (finetune_net.cpp), for fine-tuning its last units
+ * contrastively on copy-style augmented frames (lib/train/finetune.c): the backbone's own
+ * network (lib/backbone) built with trainable units, its AdamW state, the losses, and the
+ * trained weights written back in the model file's own tensor names (Keras layout, batch-norm
+ * kept) so that the normal loader reads the result. This header is the whole interface of that
+ * C++ code: plain C; every function catches all C++ exceptions and turns them into a status plus
+ * a message. */
+#ifndef VI_FINETUNE_NET_H
+#define VI_FINETUNE_NET_H
 
 #include <stdint.h>
 
 #include "../common/common.h"
-#include "torch_shim.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,7 +28,7 @@ typedef struct vi__bbt_config {
     float weight_decay;      /* AdamW decoupled decay, towards zero */
     float temperature;       /* InfoNCE (headless training only; DMI's NCE uses 0.07) */
     float koleo_weight;      /* KoLeo (nearest-neighbour entropy) regulariser weight; 0 = off */
-    int32_t dmi_head;        /* 1: a DMI head (dmi_loss.hpp) on the features, trained jointly
+    int32_t dmi_head;        /* 1: a DMI head (train_dmi_loss.hpp) on the features, trained jointly
                                 with DMI's losses; 0: InfoNCE on the features themselves */
     int32_t head_dim;        /* the head's output dimension (256) */
     float head_learning_rate; /* AdamW rate of the head (the caller's schedule scales both) */
@@ -50,10 +50,6 @@ VI_HIDDEN vi_status vi__bbt_create(const vi__named_f32 *tensors, int32_t n_tenso
                                    const vi__bbt_config *cfg, vi__bbt **out);
 VI_HIDDEN void vi__bbt_free(vi__bbt *t);
 
-/* The L2-normalised frame features (the library's 1856-d GeM feature, no mirror averaging) of
- * `n` square RGB24 images of side `size`, without gradients. */
-VI_HIDDEN vi_status vi__bbt_features(vi__bbt *t, const uint8_t *rgb, int32_t n, int32_t size,
-                                     float *features);
 /* Dimension of the frame feature (and of the DMI head's input). */
 VI_HIDDEN int32_t vi__bbt_feature_dim(const vi__bbt *t);
 /* One contrastive step on 2 * `pairs` images of side `size`: images i and i + pairs are two

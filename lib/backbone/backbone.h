@@ -1,8 +1,10 @@
-/* The C side of the libtorch shim (torch_shim.cpp is the only C++ in the library and the only
- * file that includes torch headers). Every function catches all C++ exceptions and turns them
- * into a status plus a message; tensors cross only as plain float arrays. */
-#ifndef VI_TORCH_SHIM_H
-#define VI_TORCH_SHIM_H
+/* The backbone stage for inference: frame batch -> frame features, by the MobileNetV2 of
+ * backbone_net.cpp (libtorch). This header is the whole interface of the inference C++ code:
+ * plain C, extern "C"; every function catches all C++ exceptions and turns them into a status
+ * plus a message, and tensors cross only as plain arrays. (Training reaches the same network
+ * through lib/train/finetune_net.h.) */
+#ifndef VI_BACKBONE_H
+#define VI_BACKBONE_H
 
 #include <stdint.h>
 
@@ -16,8 +18,9 @@ extern "C" {
 
 typedef struct vi__net vi__net; /* a frozen backbone, immutable after creation */
 
-/* Build the MobileNetV2 feature extractor from its weights (names as written by
- * models/convert_nsfwjs.mjs). Fails with VI_E_BAD_MODEL naming a missing or misshapen tensor. */
+/* Build the MobileNetV2 feature extractor from its weights (a model file's backbone part, names
+ * as written by models/convert_nsfwjs.mjs). Fails with VI_E_BAD_MODEL naming a missing or
+ * misshapen tensor. */
 VI_HIDDEN vi_status vi__net_create(const vi__named_f32 *tensors, int32_t n_tensors, vi__net **out);
 VI_HIDDEN void vi__net_free(vi__net *net);
 /* Make vi__net_features average each image's feature with its mirror image's (renormalised), so
@@ -37,6 +40,9 @@ VI_HIDDEN vi_status vi__net_activation(const vi__net *net, const float *input_nh
                                        int32_t h, int32_t w, const char *layer, float *out,
                                        int64_t cap, int64_t *count, int64_t shape[4]);
 VI_HIDDEN vi_status vi__torch_set_threads(int32_t n);
+/* For tests of the warning route: issue `msg` as a libtorch warning (TORCH_WARN) inside an entry
+ * point, as libtorch's own code does; it must reach the library's log, not stderr. */
+VI_HIDDEN vi_status vi__torch_warn(const char *msg);
 
 #ifdef __cplusplus
 }

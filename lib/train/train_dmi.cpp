@@ -1,14 +1,14 @@
 /* DMI training in libtorch on frozen backbone features: the head's parameters, the losses of
- * ../shared/docs/dmi.md (dmi_loss.cpp, shared with the joint fine-tuning of backbone_train.cpp)
+ * ../shared/docs/dmi.md (train_dmi_loss.cpp, shared with the joint fine-tuning of finetune_net.cpp)
  * and Adam. vi__dmi_set_loss changes the weights of D and M (ablations) or makes the total
  * NCE(a^) alone (a single linear head). Adam's state can be read and restored (checkpoints).
  *
  * No C++ exception leaves this file: every extern "C" entry point catches them all. */
 
 #include "../common/common.h"
-#include "dmi_loss.hpp"
-#include "dmi_train.h"
-#include "shim_guard.hpp"
+#include "../backbone/backbone_guard.hpp"
+#include "train_dmi.h"
+#include "train_dmi_loss.hpp"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -24,22 +24,22 @@
 
 namespace {
 
-using vi_shim::ArgError;
-using vi_shim::DmiEncoded;
+using vi_torch::ArgError;
+using vi_train::DmiEncoded;
 
 template <typename F> vi_status guarded(const char *what, F &&body) {
-    return vi_shim::guarded("", what, VI_E_INTERNAL, std::forward<F>(body));
+    return vi_torch::guarded("", what, VI_E_INTERNAL, std::forward<F>(body));
 }
 
 }  // namespace
 
 struct vi__dmi {
     int64_t in_dim = 0, out_dim = 0;
-    vi_shim::DmiLossWeights weights; /* loss switches (vi__dmi_set_loss) */
+    vi_train::DmiLossWeights weights; /* loss switches (vi__dmi_set_loss) */
     std::vector<at::Tensor> W, b; /* VI__DMI_LAYERS each */
     std::unique_ptr<torch::optim::Adam> opt;
 
-    int64_t fan_in(int32_t layer) const { return vi_shim::dmi_fan_in(layer, in_dim, out_dim); }
+    int64_t fan_in(int32_t layer) const { return vi_train::dmi_fan_in(layer, in_dim, out_dim); }
 };
 
 namespace {
@@ -63,9 +63,9 @@ vi_status eval_impl(vi__dmi *m, const float *anchor, const float *pos, int32_t B
     const at::Tensor xa = rows(anchor, B, m->in_dim), xp = rows(pos, B, m->in_dim);
     const at::Tensor xn = rows(neg, M, m->in_dim);
     /* one pass over all rows, as the paper encodes the whole step together */
-    DmiEncoded all = vi_shim::dmi_encode(m->W, m->b, at::cat({xa, xp, xn}, 0));
+    DmiEncoded all = vi_train::dmi_encode(m->W, m->b, at::cat({xa, xp, xn}, 0));
     at::Tensor m_sum, d_sum;
-    at::Tensor total = vi_shim::dmi_loss(all.rows(0, B), all.rows(B, B), all.rows(2 * B, M),
+    at::Tensor total = vi_train::dmi_loss(all.rows(0, B), all.rows(B, B), all.rows(2 * B, M),
                                          m->weights, terms, &m_sum, &d_sum);
     if (grad == VI__DMI_GRAD_NONE) return VI_OK;
 
@@ -104,7 +104,7 @@ vi_status vi__dmi_create(int32_t in_dim, int32_t out_dim, uint64_t seed, double 
         std::unique_ptr<vi__dmi> m(new vi__dmi);
         m->in_dim = in_dim;
         m->out_dim = out_dim;
-        vi_shim::dmi_init(in_dim, out_dim, seed, &m->W, &m->b);
+        vi_train::dmi_init(in_dim, out_dim, seed, &m->W, &m->b);
         std::vector<at::Tensor> params;
         for (int32_t i = 0; i < VI__DMI_LAYERS; i++) {
             params.push_back(m->W[i]);

@@ -1,5 +1,5 @@
-/* The DMI network and losses (dmi_loss.hpp); used by dmi_train.cpp and backbone_train.cpp. */
-#include "dmi_loss.hpp"
+/* The DMI network and losses (train_dmi_loss.hpp); used by train_dmi.cpp and finetune_net.cpp. */
+#include "train_dmi_loss.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace vi_shim {
+namespace vi_train {
 namespace {
 
 const double kNceTemperature = 0.07;
@@ -147,4 +147,4 @@ at::Tensor dmi_loss(const DmiEncoded &ea, const DmiEncoded &ep, const DmiEncoded
     return total;
 }
 
-} // namespace vi_shim
+} // namespace vi_train

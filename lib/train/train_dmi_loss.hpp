@@ -1,10 +1,10 @@
 /* The DMI network and losses of ../shared/docs/dmi.md on libtorch tensors, shared by the head
- * trainer (dmi_train.cpp: frozen backbone features) and the joint fine-tuning of backbone and
- * head (backbone_train.cpp). C++ only, inside the shim: nothing here crosses the C boundary.
+ * trainer (train_dmi.cpp: frozen backbone features) and the joint fine-tuning of backbone and
+ * head (finetune_net.cpp). C++ only: nothing here crosses the C boundary.
  *
  * Network (all linear, with bias): s_k = W_k x + b_k (k = 1..6), a = W_a x + b_a,
  * c = concat(s_1..s_6), p = W_f c + b_f, f = L2norm(p + a). `^` is L2 normalisation and
- * sm(z) = softmax(z / 0.05) over the feature dimension. Layers are numbered as in dmi_train.h:
+ * sm(z) = softmax(z / 0.05) over the feature dimension. Layers are numbered as in lib/head/head.h:
  * 0..5 the sub-feature heads, 6 the auxiliary head, 7 the fusion.
  *
  * Losses on B (anchor, positive) pairs and M negatives, all encoded together:
@@ -17,17 +17,17 @@
  *   expected, which we do not reproduce. Only the auxiliary head receives gradients from M;
  * - total = sum NCE + 0.5 * [(w_m M - w_d D)_pairs + (w_m M - w_d D)_negatives], w_m 0.7 and
  *   w_d 0.1 by default; `single` makes the total NCE(a^) alone (one linear head). */
-#ifndef VI_DMI_LOSS_HPP
-#define VI_DMI_LOSS_HPP
+#ifndef VI_TRAIN_DMI_LOSS_HPP
+#define VI_TRAIN_DMI_LOSS_HPP
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
 #include <vector>
 
-#include "dmi_train.h"
+#include "train_dmi.h"
 
-namespace vi_shim {
+namespace vi_train {
 
 constexpr int kDmiSubs = 6;
 constexpr double kDmiWeightD = 0.1;
@@ -66,6 +66,6 @@ at::Tensor dmi_loss(const DmiEncoded &ea, const DmiEncoded &ep, const DmiEncoded
                     const DmiLossWeights &w, vi__dmi_terms *terms, at::Tensor *m_sum = nullptr,
                     at::Tensor *d_sum = nullptr);
 
-} // namespace vi_shim
+} // namespace vi_train
 
 #endif
