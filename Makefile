@@ -3,7 +3,8 @@
 #   make check         every test (C unit + integration with real FFmpeg and libtorch, CLI, API),
 #                      two suites at a time (CHECK_JOBS); make check-c-NAME / check-cli-CASE: one
 #   make check-san     the C tests again under ASan + UBSan
-#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make install PREFIX=/usr/local [DESTDIR=...]   (licence and notices: $(PREFIX)/share/doc/libvinfringe)
+#   make check-install  install into a scratch DESTDIR and check that LICENSE and the notices are there
 #   sudo make deps     install the Debian packages needed to build, test and benchmark
 #   make demo          fetch two real videos, make a disguised copy, compare them (default model)
 # Options: WERROR=1 (warnings are errors), SAN=address,undefined, DEBUG=1.
@@ -23,6 +24,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/libvinfringe
 
 BUILD ?= build
 CC ?= cc
@@ -80,11 +82,12 @@ TEST_BIN := $(BUILD)/test/run_check
 # Build, test and benchmark dependencies, all from Debian. libopenblas0-openmp makes OpenBLAS
 # (built on the OpenMP runtime libtorch already uses) the system's libblas.so.3: libtorch's and
 # FAISS's matrix products run 10-20x faster than on the reference BLAS (docs/training.md).
+# python3-setuptools, -wheel, -pip and -venv build the Python wheel offline and test it in a venv.
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
 	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
 	libfaiss-dev libblas-dev liblapack-dev libopenblas0-openmp \
 	gnuplot-nox golang-go valgrind binutils doxygen time \
-	fonts-dejavu-core
+	fonts-dejavu-core python3-setuptools python3-wheel python3-pip python3-venv
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
@@ -92,7 +95,8 @@ deps:
 demo: all
 	sh examples/demo.sh $(BUILD)
 
-.PHONY: deps demo all lib cli check check-c check-cli check-api check-san install uninstall clean bench \
+.PHONY: deps demo all lib cli check check-c check-cli check-api check-install check-san install \
+	uninstall clean bench \
 	bench-quick examples docs
 all: lib cli
 
@@ -165,7 +169,7 @@ SUITES := $(shell sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/\1/p' \
 CLI_CASES := $(basename $(notdir $(wildcard test/cli/cases/*.sh)))
 
 check: $(TEST_BIN) $(CLI) $(SHARED) $(BUILD)/fixtures/.done
-	$(MAKE) -j$(CHECK_JOBS) check-c check-cli check-api
+	$(MAKE) -j$(CHECK_JOBS) check-c check-cli check-api check-install
 
 check-c: $(addprefix check-c-,$(SUITES))
 check-c-%: $(TEST_BIN) $(BUILD)/fixtures/.done
@@ -180,6 +184,10 @@ check-api: $(SHARED) $(BUILD)/libvinfringe.so
 
 check-san:
 	$(MAKE) -j$(CHECK_JOBS) SAN=address,undefined check-c
+
+# Third-party notices shipped with every copy of the library (make install, the Python wheel):
+# docs/licensing.md says what each covers. The nsfwjs notice stays beside the model files.
+NOTICE_FILES := models/NOTICE-nsfwjs.md $(sort $(wildcard notices/*))
 
 PC := $(BUILD)/vinfringe.pc
 $(PC): pkgconfig/vinfringe.pc.in include/vinfringe.h
@@ -197,13 +205,25 @@ install: all $(PC)
 	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 644 docs/vinfringe.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(DOCDIR)/notices
+	install -m 644 LICENSE docs/licensing.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(NOTICE_FILES) $(DESTDIR)$(DOCDIR)/notices/
 	$(CC) $(LDFLAGS) -o $(DESTDIR)$(BINDIR)/vinfringe $(CLI_OBJ) -L$(DESTDIR)$(LIBDIR) -lvinfringe \
 		-Wl,-rpath,$(LIBDIR) -lm
+
+# Install into a scratch DESTDIR and check the licence files against test/licensing/expected.txt.
+check-install: all
+	rm -rf $(BUILD)/install-check $(BUILD)/vinfringe.pc
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD)/install-check) PREFIX=/usr/local
+	rm -f $(BUILD)/vinfringe.pc
+	sh test/licensing/check_notices.sh dir $(BUILD)/install-check/usr/local/share/doc/libvinfringe
+	cmp LICENSE bindings/go/LICENSE
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/vinfringe.h $(DESTDIR)$(LIBDIR)/libvinfringe.* \
 		$(DESTDIR)$(PKGCONFIGDIR)/vinfringe.pc $(DESTDIR)$(BINDIR)/vinfringe \
 		$(DESTDIR)$(MANDIR)/man1/vinfringe.1
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-san

@@ -7,6 +7,11 @@
 #   make check-same-score  one pair scored from C, the command, Python and Go: same 4 decimals
 #   make bindings-pc       $(BUILD)/bindings/pkgconfig/vinfringe.pc, a pkg-config file for the
 #                          uninstalled library in $(BUILD) (what `go build` uses here)
+#   make wheel             $(BUILD)/wheel/vinfringe-VERSION-py3-none-PLATFORM.whl: the Python
+#                          package with libvinfringe.so.0, LICENSE and the notices inside, built
+#                          offline from Debian's python3-setuptools and python3-wheel
+#   make check-wheel       the wheel carries the licence files, and a fresh venv (python3-venv, no
+#                          network) installs it and runs examples/index_folder.py with it
 
 BINDINGS_PYTHONS ?= python3 /usr/bin/python3
 GO ?= go
@@ -21,8 +26,8 @@ BINDINGS_GO_ENV = PKG_CONFIG_PATH=$(abspath $(BINDINGS_PC_DIR)) \
 	CGO_LDFLAGS="-Wl,-rpath,$(abspath $(BUILD))" GOPROXY=off \
 	GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go-path
 
-.PHONY: check-bindings check-python check-go check-same-score bindings-pc
-check: check-bindings check-same-score
+.PHONY: check-bindings check-python check-go check-same-score bindings-pc wheel check-wheel
+check: check-bindings check-same-score check-wheel
 check-bindings: check-python check-go
 
 bindings-pc: $(BINDINGS_PC)
@@ -55,3 +60,33 @@ check-go: lib $(BUILD)/fixtures/.done $(BINDINGS_PC)
 check-same-score: lib cli $(BUILD)/fixtures/.done $(BINDINGS_PC)
 	VI_BUILD=$(abspath $(BUILD)) VI_SRCDIR=$(CURDIR) VI_FIXTURES=$(abspath $(BUILD)/fixtures) \
 		GO="$(GO)" sh bindings/same_score.sh
+
+# The wheel: the package staged with the library (debug info stripped), its version stamped from
+# include/vinfringe.h, and the licence files in vinfringe/licenses/ (the share/doc layout of
+# `make install`). It is tagged for this platform because it holds a native library; the library
+# still loads FFmpeg, libtorch, BLAS and zlib from the system (docs/python.md, "Wheel").
+WHEEL_PY ?= /usr/bin/python3
+WHEEL_DIR := $(BUILD)/wheel
+WHEEL_STAGE := $(WHEEL_DIR)/stage
+WHEEL_PLATFORM = $(shell $(WHEEL_PY) -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))')
+WHEEL_FILE = $(WHEEL_DIR)/vinfringe-$(VERSION)-py3-none-$(WHEEL_PLATFORM).whl
+
+wheel: $(SHARED) LICENSE docs/licensing.md $(NOTICE_FILES)
+	rm -rf $(WHEEL_DIR)
+	mkdir -p $(WHEEL_STAGE)/vinfringe/licenses/notices
+	cp bindings/python/pyproject.toml bindings/python/README.md LICENSE $(WHEEL_STAGE)/
+	cp bindings/python/vinfringe/*.py bindings/python/vinfringe/py.typed $(WHEEL_STAGE)/vinfringe/
+	sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' $(WHEEL_STAGE)/vinfringe/__init__.py
+	strip --strip-debug -o $(WHEEL_STAGE)/vinfringe/libvinfringe.so.0 $(SHARED)
+	cp LICENSE docs/licensing.md $(WHEEL_STAGE)/vinfringe/licenses/
+	cp $(NOTICE_FILES) $(WHEEL_STAGE)/vinfringe/licenses/notices/
+	printf '[bdist_wheel]\npython_tag = py3\nplat_name = %s\n' $(WHEEL_PLATFORM) > $(WHEEL_STAGE)/setup.cfg
+	cd $(WHEEL_STAGE) && PIP_NO_INDEX=1 $(WHEEL_PY) -m pip wheel --quiet --no-build-isolation \
+		--no-deps --no-index -w .. .
+	rm -rf $(WHEEL_STAGE)
+	@ls -l $(WHEEL_FILE)
+
+check-wheel: wheel $(BUILD)/fixtures/.done
+	sh test/licensing/check_notices.sh wheel $(WHEEL_FILE)
+	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_SRCDIR=$(CURDIR) WHEEL_PY=$(WHEEL_PY) \
+		sh bindings/python/tests/wheel_venv.sh $(abspath $(WHEEL_FILE)) $(abspath $(WHEEL_DIR))/venv

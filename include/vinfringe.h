@@ -79,6 +79,18 @@ VI_API uint32_t vi_version(void);
 /** Runtime version as a static string such as "0.1.0". Thread safety: any thread. @since 0.1 */
 VI_API const char *vi_version_string(void);
 
+/** The licence of the FFmpeg build the library runs with, as FFmpeg itself reports it
+ *  (avcodec_license()): "LGPL version 2.1 or later" for a default FFmpeg, "GPL version 2 or
+ *  later" for one configured with --enable-gpl (Debian's, for one). A program that loads the
+ *  library loads that FFmpeg too; docs/licensing.md says what that means for distributing it.
+ *  @return a static string, never NULL. Thread safety: any thread. @since 0.4 */
+VI_API const char *vi_ffmpeg_license(void);
+
+/** The version of the FFmpeg build the library runs with, as FFmpeg reports it
+ *  (av_version_info(), e.g. "5.1.6-0+deb12u1").
+ *  @return a static string, never NULL. Thread safety: any thread. @since 0.4 */
+VI_API const char *vi_ffmpeg_version(void);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Status codes and errors                                                                    */
 /* ------------------------------------------------------------------------------------------ */

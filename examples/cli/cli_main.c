@@ -31,6 +31,8 @@ static int print_version(void) {
     printf("vinfringe %s\n", vi_version_string());
     printf("header  %d.%d.%d\nlibrary %s (%u)\n", VI_VERSION_MAJOR, VI_VERSION_MINOR,
            VI_VERSION_PATCH, vi_version_string(), (unsigned)rt);
+    /* The FFmpeg the library loaded, with the licence FFmpeg reports (docs/licensing.md). */
+    printf("ffmpeg  %s, licence: %s\n", vi_ffmpeg_version(), vi_ffmpeg_license());
     if (rt / 100 != VI_VERSION_NUMBER / 100)
         fprintf(stderr, "vinfringe: warning: built with header %d.%d but running library %s\n",
                 VI_VERSION_MAJOR, VI_VERSION_MINOR, vi_version_string());

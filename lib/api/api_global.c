@@ -12,6 +12,10 @@ const char *vi_version_string(void) {
     return VI_STR(VI_VERSION_MAJOR) "." VI_STR(VI_VERSION_MINOR) "." VI_STR(VI_VERSION_PATCH);
 }
 
+const char *vi_ffmpeg_license(void) { return vi__decode_ffmpeg_license(); }
+
+const char *vi_ffmpeg_version(void) { return vi__decode_ffmpeg_version(); }
+
 vi_status vi_set_threads(int32_t n_threads) {
     vi__clear_error();
     if (n_threads < 0 || n_threads > 1024)

@@ -55,4 +55,9 @@ VI_HIDDEN void vi__decode_route_log(void);
  * none since the last reset); `reset` clears it. */
 VI_HIDDEN void vi__decode_oversize(unsigned *w, unsigned *h, int reset);
 
+/* The licence (avcodec_license()) and version (av_version_info()) of the FFmpeg build loaded at
+ * run time; static strings, never NULL. */
+VI_HIDDEN const char *vi__decode_ffmpeg_license(void);
+VI_HIDDEN const char *vi__decode_ffmpeg_version(void);
+
 #endif

@@ -16,6 +16,10 @@
 //
 // Building needs the library's pkg-config file (`#cgo pkg-config: vinfringe`): install the
 // library, or point PKG_CONFIG_PATH at a directory holding vinfringe.pc.
+//
+// Licence: MIT, as the library (LICENSE). A program built with this package also loads the
+// library's FFmpeg, whose licence FFmpegLicense reports ("GPL version 2 or later" for Debian's);
+// docs/licensing.md in the source tree says what that means for distributing the program.
 package vinfringe
 
 import (
@@ -120,6 +124,14 @@ func Version() int { return int(capi.Version()) }
 
 // VersionString is the runtime version of the loaded library, e.g. "0.1.0".
 func VersionString() string { return capi.VersionString() }
+
+// FFmpegLicense is the licence of the FFmpeg build the library runs with, as FFmpeg reports it
+// (avcodec_license()), e.g. "LGPL version 2.1 or later" or "GPL version 2 or later". A program
+// using this package loads that FFmpeg too: see docs/licensing.md.
+func FFmpegLicense() string { return capi.FFmpegLicense() }
+
+// FFmpegVersion is the version of the FFmpeg build the library runs with (av_version_info()).
+func FFmpegVersion() string { return capi.FFmpegVersion() }
 
 // SetThreads sets how many threads libtorch uses for one forward pass (0: libtorch's default).
 // Process-wide; call before other goroutines use the library.

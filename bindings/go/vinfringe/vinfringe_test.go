@@ -98,6 +98,19 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// FFmpeg's configure gives avcodec_license() one of these five values.
+func TestFFmpegLicense(t *testing.T) {
+	switch FFmpegLicense() {
+	case "LGPL version 2.1 or later", "LGPL version 3 or later", "GPL version 2 or later",
+		"GPL version 3 or later", "nonfree and unredistributable":
+	default:
+		t.Errorf("FFmpegLicense %q is none of FFmpeg's licence strings", FFmpegLicense())
+	}
+	if FFmpegVersion() == "" {
+		t.Error("FFmpegVersion is empty")
+	}
+}
+
 func TestModelMetadata(t *testing.T) {
 	m := model(t)
 	if m.Dim() <= 0 || m.FeatureDim() <= 0 || m.InputSize() <= 0 || m.ID() == "" {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import os
@@ -393,6 +394,17 @@ class TestGlobals(unittest.TestCase):
         for level, msg in lines:
             self.assertIsInstance(msg, str)
             self.assertIn(int(level), (0, 1, 2, 3))
+
+    def test_ffmpeg_license_is_what_ffmpeg_reports(self) -> None:
+        # The libavcodec this process loaded (the library's), asked directly through ctypes.
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            paths = {line.split()[-1] for line in f if "/libavcodec.so" in line}
+        self.assertEqual(len(paths), 1, paths)
+        avcodec = ctypes.CDLL(paths.pop())
+        avcodec.avcodec_license.restype = ctypes.c_char_p
+        self.assertEqual(vinfringe.ffmpeg_license(), avcodec.avcodec_license().decode())
+        self.assertRegex(vinfringe.ffmpeg_license(), r"^(L?GPL version [0-9.]+ or later|nonfree)")
+        self.assertNotEqual(vinfringe.ffmpeg_version(), "")
 
     def test_error_string_form(self) -> None:
         err = vinfringe.VinfringeError(int(vinfringe.Status.DECODE), "x.mp4: bad")

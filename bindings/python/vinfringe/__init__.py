@@ -41,11 +41,11 @@ __all__ = [
     "NoVideoError", "DecodeError", "UnsupportedError", "BadModelError", "FormatError",
     "OutOfMemoryError", "InternalError", "CancelledError", "Model", "Embedding", "Segment",
     "Match", "Hit", "Index", "Trainer", "TrainLosses", "compare", "version", "version_string",
-    "library_path",
+    "ffmpeg_license", "ffmpeg_version", "library_path",
     "set_threads", "set_log_handler", "status_str",
 ]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 ProgressFn = Callable[[float, float], Optional[bool]]
@@ -200,6 +200,19 @@ def version() -> int:
 def version_string() -> str:
     """Runtime version of the loaded library, e.g. ``"0.1.0"``."""
     return _text(_lib.vi_version_string())
+
+
+def ffmpeg_license() -> str:
+    """Licence of the FFmpeg build the library runs with, as FFmpeg reports it
+    (``avcodec_license()``), e.g. ``"LGPL version 2.1 or later"`` or ``"GPL version 2 or later"``
+    (Debian's FFmpeg). A process using this package loads that FFmpeg too: see
+    docs/licensing.md."""
+    return _text(_lib.vi_ffmpeg_license())
+
+
+def ffmpeg_version() -> str:
+    """Version of the FFmpeg build the library runs with (``av_version_info()``)."""
+    return _text(_lib.vi_ffmpeg_version())
 
 
 def status_str(status: int) -> str:

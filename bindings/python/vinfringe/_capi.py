@@ -6,8 +6,10 @@ meant for end users: the Pythonic API lives in ``vinfringe/__init__.py``.
 
 Library lookup order:
 
-1. the environment variable ``VINFRINGE_LIBRARY`` (a path to ``libvinfringe.so*``);
-2. a ``libvinfringe.so*`` shipped inside this package's folder;
+1. a ``libvinfringe.so*`` shipped inside this package's folder (the wheel made by ``make wheel``
+   bundles the library these declarations were written for, so it always wins);
+2. the environment variable ``VINFRINGE_LIBRARY`` (a path to ``libvinfringe.so*``; when set and
+   nothing is bundled, nothing else is tried);
 3. the system loader (``ctypes.util.find_library("vinfringe")``, then ``libvinfringe.so.0``).
 
 Conventions kept from the C header: handles are ``c_void_p``; borrowed strings are ``c_char_p``
@@ -202,6 +204,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     # version, errors, global setup
     "vi_version": (c_uint32, []),
     "vi_version_string": (c_char_p, []),
+    "vi_ffmpeg_license": (c_char_p, []),
+    "vi_ffmpeg_version": (c_char_p, []),
     "vi_status_str": (c_char_p, [vi_status]),
     "vi_last_error": (c_char_p, []),
     "vi_log_set": (None, [vi_log_fn, c_void_p]),
@@ -282,14 +286,17 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
 
 def _candidates() -> List[str]:
     """Library paths or names to try, in the documented order."""
-    out: List[str] = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    bundled: List[str] = []
+    for pattern in ("libvinfringe.so", "libvinfringe.so.*", "libvinfringe*.dylib",
+                    "vinfringe*.dll"):
+        bundled.extend(sorted(glob.glob(os.path.join(here, pattern))))
+    if bundled:
+        return bundled
     env = os.environ.get("VINFRINGE_LIBRARY")
     if env:
         return [env]  # explicit choice: no silent fallback to another copy
-    here = os.path.dirname(os.path.abspath(__file__))
-    for pattern in ("libvinfringe.so", "libvinfringe.so.*", "libvinfringe*.dylib",
-                    "vinfringe*.dll"):
-        out.extend(sorted(glob.glob(os.path.join(here, pattern))))
+    out: List[str] = []
     found = ctypes.util.find_library("vinfringe")
     if found:
         out.append(found)

@@ -69,6 +69,10 @@ func Version() uint32 { return uint32(C.vi_version()) }
 
 func VersionString() string { return C.GoString(C.vi_version_string()) }
 
+func FFmpegLicense() string { return C.GoString(C.vi_ffmpeg_license()) }
+
+func FFmpegVersion() string { return C.GoString(C.vi_ffmpeg_version()) }
+
 func StatusString(code int32) string { return C.GoString(C.vi_status_str(C.vi_status(code))) }
 
 // LastError reads vi_last_error() of whatever OS thread runs this goroutine; only useful right
