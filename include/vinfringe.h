@@ -284,8 +284,56 @@ VI_API vi_status vi_embedding_to_memory(const vi_embedding *emb, void **data, si
 /** Parse a serialised embedding from memory (copied). */
 VI_API vi_status vi_embedding_from_memory(const void *data, size_t size, vi_embedding **out);
 
-/** Free a buffer returned by a vi_*_to_memory function. NULL is a no-op. */
+/** Free a buffer returned by a vi_*_to_memory function or vi_video_thumbnail. NULL is a no-op. */
 VI_API void vi_buffer_free(void *data);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Thumbnails                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Image formats of vi_video_thumbnail. */
+typedef enum vi_image_format {
+    VI_IMAGE_JPEG = 1, /**< JPEG (baseline, 4:2:0), small: the default */
+    VI_IMAGE_PNG = 2   /**< PNG (RGB, lossless), larger */
+} vi_image_format;
+
+/** Options for vi_video_thumbnail. Initialise with vi_thumbnail_options_init(). @since 0.4 */
+typedef struct vi_thumbnail_options {
+    uint32_t struct_size; /**< set by vi_thumbnail_options_init; never by hand */
+    int32_t max_side;     /**< longest side of the image in pixels, 16..4096; 0 = 320. A smaller
+                               video is never enlarged */
+    int32_t format;       /**< a vi_image_format; 0 = VI_IMAGE_JPEG */
+    /* new fields are appended here only */
+} vi_thumbnail_options;
+
+/** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
+ *  @param opts         the options to fill
+ *  @param struct_size  sizeof *opts
+ *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small.
+ *  Thread safety: any thread. @since 0.4 */
+VI_API vi_status vi_thumbnail_options_init(vi_thumbnail_options *opts, size_t struct_size);
+#define VI_THUMBNAIL_OPTIONS_INIT(o) vi_thumbnail_options_init(&(o), sizeof(o))
+
+/**
+ * Decode the frame of a video nearest a time and encode it as a JPEG or PNG image (libavcodec),
+ * e.g. to show the matched frames of a comparison side by side. The frame is found by seeking to
+ * the keyframe before `time_us` and decoding forward; it is shown as a player would (sample
+ * aspect ratio and rotation metadata applied) and shrunk to fit `max_side`.
+ * @param path      any file FFmpeg reads, as for vi_embed_video
+ * @param time_us   presentation time in microseconds, on the timeline of
+ *                  vi_embedding_timestamps() and of vi_segment (seconds times 1e6); a time
+ *                  after the last frame gives the last frame
+ * @param opts      NULL for defaults (JPEG, at most 320 pixels)
+ * @param data      receives the image file's bytes; free with vi_buffer_free()
+ * @param size      receives its size in bytes
+ * @param frame_us  optional (NULL): receives the presentation time of the frame chosen
+ * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NO_VIDEO, VI_E_DECODE, VI_E_UNSUPPORTED,
+ *         VI_E_NOMEM, VI_E_INTERNAL
+ * Thread safety: any thread. @since 0.4
+ */
+VI_API vi_status vi_video_thumbnail(const char *path, int64_t time_us,
+                                    const vi_thumbnail_options *opts, void **data, size_t *size,
+                                    int64_t *frame_us);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Comparing two videos                                                                       */

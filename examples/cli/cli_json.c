@@ -88,7 +88,29 @@ void cli_json_segments(FILE *f, const vi_match *m) {
     fputc(']', f);
 }
 
-void cli_json_compare(FILE *f, const char *a, const char *b, const vi_match *m) {
+void cli_json_warnings(FILE *f, int32_t w) {
+    int first = 1;
+    fputc('[', f);
+    for (int32_t bit = 1; bit > 0 && bit <= w; bit <<= 1) {
+        if (!(w & bit) || !cli_warning_name(bit)) continue;
+        if (!first) fputc(',', f);
+        cli_json_string(f, cli_warning_name(bit));
+        first = 0;
+    }
+    fputc(']', f);
+}
+
+void cli_json_verdict(FILE *f, cli_verdict v) {
+    fputs(",\"copy\":", f);
+    fputs(!v.known ? "null" : v.copy ? "true" : "false", f);
+    if (v.known) {
+        fputs(",\"threshold\":", f);
+        cli_json_number(f, v.threshold);
+    }
+}
+
+void cli_json_compare(FILE *f, const char *a, int32_t wa, const char *b, int32_t wb,
+                      const vi_match *m, cli_verdict v) {
     fputs("{\"a\":", f);
     cli_json_string(f, a);
     fputs(",\"b\":", f);
@@ -99,13 +121,21 @@ void cli_json_compare(FILE *f, const char *a, const char *b, const vi_match *m) 
     cli_json_segments(f, m);
     fputs(",\"video_similarity\":", f);
     cli_json_number(f, vi_match_video_similarity(m));
+    cli_json_verdict(f, v);
+    fputs(",\"a_warnings\":", f);
+    cli_json_warnings(f, wa);
+    fputs(",\"b_warnings\":", f);
+    cli_json_warnings(f, wb);
     fputs("}\n", f);
 }
 
-void cli_json_search(FILE *f, const char *query, const vi_hits *hits) {
+void cli_json_search(FILE *f, const cli_args *a, const char *query, int32_t warnings,
+                     const vi_hits *hits) {
     int32_t n = vi_hits_count(hits);
     fputs("{\"query\":", f);
     cli_json_string(f, query);
+    fputs(",\"warnings\":", f);
+    cli_json_warnings(f, warnings);
     fputs(",\"results\":[", f);
     for (int32_t i = 0; i < n; i++) {
         fputs(i ? ",{\"id\":" : "{\"id\":", f);
@@ -114,7 +144,18 @@ void cli_json_search(FILE *f, const char *query, const vi_hits *hits) {
         cli_json_number(f, vi_hits_score(hits, i));
         fputs(",\"segments\":", f);
         cli_json_segments(f, vi_hits_match(hits, i));
+        cli_json_verdict(f, cli_verdict_of(a, vi_hits_match(hits, i)));
         fputc('}', f);
     }
     fputs("]}\n", f);
+}
+
+void cli_json_failed(FILE *f, const char *key, const char *input, const char *message) {
+    fputc('{', f);
+    cli_json_string(f, key);
+    fputc(':', f);
+    cli_json_string(f, input);
+    fputs(",\"error\":", f);
+    cli_json_string(f, message);
+    fputs("}\n", f);
 }

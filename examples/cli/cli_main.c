@@ -7,7 +7,8 @@
 #include "cli.h"
 
 static const cli_command *const k_commands[] = {
-    &cli_cmd_embed, &cli_cmd_compare, &cli_cmd_index_build, &cli_cmd_search, &cli_cmd_info,
+    &cli_cmd_embed, &cli_cmd_compare, &cli_cmd_index_build, &cli_cmd_search, &cli_cmd_report,
+    &cli_cmd_info,
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
@@ -131,6 +132,7 @@ int main(int argc, char **argv) {
         return rc;
     rc = cli_parse(cmd, argc - 1 - used, argv + 1 + used, &args);
     if (rc < 0) {
+        cli_log_setup(args.loglevel);
         rc = cmd->run(&args);
         if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)
             rc = cli_error("cannot write the output: %s", "stdout");

@@ -2,66 +2,83 @@
  * query. */
 #include "cli.h"
 
-static int search_one(cli_session *s, const vi_index *index, const char *query) {
-    vi_embedding *emb = NULL;
+typedef struct search {
+    const vi_index *index;
+    const cli_args *args;
+} search;
+
+static int search_one(void *user, cli_session *s, const cli_input *in, vi_embedding *emb) {
+    const search *x = user;
+    const cli_args *a = x->args;
     vi_hits *hits = NULL;
-    int rc = cli_load_input(s, query, query, &emb);
-    if (rc == 0) {
-        vi_status st = vi_index_search(index, emb, s->args->top, &hits);
-        rc = st == VI_OK ? 0 : cli_error("%s: %s", query, vi_last_error());
+    vi_status st = vi_index_search(x->index, emb, a->top ? a->top : 10, &hits);
+    if (st != VI_OK) {
+        s->fatal = st == VI_E_NOMEM || st == VI_E_INTERNAL;
+        return cli_fail(s, "%s: %s", in->path, vi_last_error());
     }
-    if (rc == 0 && s->args->json)
-        cli_json_search(stdout, query, hits);
-    else if (rc == 0)
-        cli_report_search(stdout, query, hits);
+    const int32_t w = cli_embedding_warnings(emb);
+    if (a->format == CLI_FMT_JSON)
+        cli_json_search(stdout, a, in->path, w, hits);
+    else if (a->format == CLI_FMT_CSV)
+        cli_csv_search(stdout, a, in->path, hits);
+    else
+        cli_text_search(stdout, in->path, w, hits);
     fflush(stdout);
     vi_hits_free(hits);
-    vi_embedding_free(emb);
-    return rc;
+    return 0;
+}
+
+/* --keep-going --json: a failed query still gets its line, with the error. */
+static void search_failed(void *user, const cli_input *in, const char *message) {
+    const search *x = user;
+    if (x->args->format == CLI_FMT_JSON) {
+        cli_json_failed(stdout, "query", in->path, message);
+        fflush(stdout);
+    }
 }
 
 static int run_search(const cli_args *a) {
     cli_session s;
+    cli_inputs in;
     vi_index *index = NULL;
     vi_status st;
     vi_index_options o;
-    int rc = cli_session_init(&s, a);
+    int rc = cli_inputs_collect(&cli_cmd_search, a, 1, 0, &in);
+    if (rc != 0) return rc;
+    rc = cli_session_init(&s, a);
     if (rc == 0 && (st = VI_INDEX_OPTIONS_INIT(o)) != VI_OK) rc = cli_lib_error(st);
     o.read_only = 1;
     o.candidates = a->candidates;
     if (rc == 0 && (st = vi_index_open(a->pos[0], &o, &index)) != VI_OK)
         rc = cli_lib_error(st);
-    for (int i = 1; rc == 0 && i < a->npos; i++)
-        rc = search_one(&s, index, a->pos[i]);
+    if (rc == 0) {
+        search x = {index, a};
+        cli_batch batch = {search_one, search_failed, &x, 0, 0};
+        rc = cli_batch_run(&s, &in, &batch);
+    }
     vi_index_free(index);
     cli_session_free(&s);
+    cli_inputs_free(&in);
     return rc;
 }
 
 const cli_command cli_cmd_search = {
     .name = "search",
-    .synopsis = "[--model M] [--top K] [--candidates N] [--json] DB.vidx QUERY...",
+    .synopsis = "[--top K] [--json|--csv] [--keep-going] [OPTIONS] DB.vidx QUERY|DIR...",
     .summary = "Find the references of an index that each QUERY most likely copies.",
-    .help = "\nEach QUERY is a video or an embedding (.vemb); it must come from the same model as\n"
-            "the index, else the search fails.\n"
-            "\nOptions:\n"
-            "  -k, --top K         results per query, best first (default 10)\n"
-            "      --candidates N  references re-ranked by the full comparison, chosen by a\n"
-            "                      vote of the nearest frame vectors (default 20; an index of\n"
-            "                      at most N references is compared in full)\n"
-            "      --json          one JSON object per query on stdout:\n"
-            "                      {\"query\":..,\"results\":[{\"id\":..,\"score\":..,"
-            "\"segments\":[..]}]}\n"
-            "  -m, --model M       model for the queries that are videos; default: built-in\n"
-            "      --fps F         frames sampled per second of video (default 1)\n"
-            "      --keyframes     decode keyframes only (faster, coarser)\n"
-            "      --max-frames N  stop after N sampled frames\n"
-            "      --threads N     threads for the backbone (default: libtorch's)\n"
-            "  -q, --quiet         no progress bar\n"
-            "  -h, --help          this help\n"
-            "\nQueries are processed in order; the first failing one stops the run.\n"
-            "Exit status: 0 ok, 1 error, 2 bad usage.\n",
-    .options = CLI_OPTS_EMBED | CLI_OPT_JSON | CLI_OPT_TOP | CLI_OPT_CANDIDATES,
+    .help = "\nEach QUERY is a video or an embedding (.vemb); a directory stands for the files\n"
+            "below it (recursively) whose extension --ext lists. Queries must come from the\n"
+            "same model as the index, else their search fails.\n",
+    .notes = "Queries are processed in order; the first failing one stops the run, unless\n"
+             "--keep-going. --json prints one object per query:\n"
+             "  {\"query\":..,\"warnings\":[..],\"results\":[{\"id\":..,\"score\":..,"
+             "\"segments\":[..],\"copy\":..}]}\n"
+             "and, with --keep-going, {\"query\":..,\"error\":..} for a query that failed.\n"
+             "--csv prints a header line, then one line per result:\n"
+             "  query,rank,id,score,segment_count,segments,copy\n"
+             "Exit status: 0 ok, 1 error (or a query skipped by --keep-going), 2 bad usage.\n",
+    .options = CLI_OPTS_EMBED | CLI_OPTS_BATCH | CLI_OPT_JSON | CLI_OPT_CSV | CLI_OPT_TOP |
+               CLI_OPT_CANDIDATES,
     .min_pos = 2,
     .max_pos = -1,
     .run = run_search,

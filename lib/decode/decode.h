@@ -31,6 +31,17 @@ VI_HIDDEN vi_status vi__decoder_open(const char *path, const vi__decode_params *
  * Damaged packets are skipped with a warning through vi__log. A file that yields no frame at all
  * fails with VI_E_NO_VIDEO (or VI_E_DECODE when decoding errors were seen). */
 VI_HIDDEN vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us, int *got);
+/* The frame nearest `t_us` (presentation time in microseconds, as vi__decoder_next reports it),
+ * found by seeking to the keyframe before it and decoding forward, as packed RGB24 of its
+ * displayed size (sample aspect ratio and rotation metadata applied) shrunk to fit in
+ * max_side x max_side, into a new buffer `*rgb` of *w x *h pixels (vi__free it); `*pts_us`
+ * receives the frame's time. Use a freshly opened decoder, once. */
+VI_HIDDEN vi_status vi__decoder_frame_at(struct vi__decoder *d, int64_t t_us, int32_t max_side,
+                                         uint8_t **rgb, int32_t *w, int32_t *h, int64_t *pts_us);
+/* An image file (JPEG or PNG, a vi_image_format) of packed RGB24 pixels, encoded by libavcodec
+ * into a new buffer (vi__free it). */
+VI_HIDDEN vi_status vi__encode_image(const uint8_t *rgb, int32_t w, int32_t h, int32_t format,
+                                     uint8_t **data, size_t *size);
 /* Duration in seconds the container declares for the stream (0 if unknown), measured from the
  * stream's start (a non-zero start time is not counted). */
 VI_HIDDEN double vi__decoder_duration(const struct vi__decoder *d);

@@ -158,28 +158,36 @@ static int orient_is_identity(const struct vi__orient *o) {
     return o->xx == 1 && o->yy == 1 && o->xy == 0 && o->yx == 0;
 }
 
-/* Copy the S x S image `src` (row stride `stride`) into packed `dst`, reoriented. With centred
- * coordinates u = 2 i - (S - 1), the source of display pixel u_d is m^T u_d (m is orthogonal). */
-static void orient_copy(const struct vi__orient *o, const uint8_t *src, int stride, uint8_t *dst,
-                        int32_t s) {
+/* Copy the sw x sh image `src` (row stride `stride`) into packed `dst` of dw x dh (the same
+ * size, or its axes swapped when the permutation swaps them), reoriented. With centred
+ * coordinates u = 2 i - (size - 1), the source of display pixel u_d is m^T u_d (m is
+ * orthogonal). */
+static void orient_copy_rect(const struct vi__orient *o, const uint8_t *src, int stride,
+                             int32_t sw, int32_t sh, uint8_t *dst, int32_t dw, int32_t dh) {
     if (orient_is_identity(o)) {
-        for (int32_t y = 0; y < s; y++) memcpy(dst + (size_t)y * s * 3, src + (size_t)y * stride,
-                                               (size_t)s * 3);
+        for (int32_t y = 0; y < dh; y++) memcpy(dst + (size_t)y * dw * 3, src + (size_t)y * stride,
+                                                (size_t)dw * 3);
         return;
     }
-    for (int32_t y = 0; y < s; y++) {
-        const int vy = 2 * y - (s - 1);
-        uint8_t *row = dst + (size_t)y * s * 3;
-        for (int32_t x = 0; x < s; x++) {
-            const int vx = 2 * x - (s - 1);
-            const int sx = (o->xx * vx + o->yx * vy + (s - 1)) / 2;
-            const int sy = (o->xy * vx + o->yy * vy + (s - 1)) / 2;
+    for (int32_t y = 0; y < dh; y++) {
+        const int vy = 2 * y - (dh - 1);
+        uint8_t *row = dst + (size_t)y * dw * 3;
+        for (int32_t x = 0; x < dw; x++) {
+            const int vx = 2 * x - (dw - 1);
+            const int sx = (o->xx * vx + o->yx * vy + (sw - 1)) / 2;
+            const int sy = (o->xy * vx + o->yy * vy + (sh - 1)) / 2;
             const uint8_t *px = src + (size_t)sy * stride + (size_t)sx * 3;
             row[3 * x] = px[0];
             row[3 * x + 1] = px[1];
             row[3 * x + 2] = px[2];
         }
     }
+}
+
+/* The square case: the backbone's S x S input. */
+static void orient_copy(const struct vi__orient *o, const uint8_t *src, int stride, uint8_t *dst,
+                        int32_t s) {
+    orient_copy_rect(o, src, stride, s, s, dst, s, s);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -216,6 +224,19 @@ static enum AVPixelFormat unjpeg(enum AVPixelFormat f, int *full_range) {
     }
 }
 
+/* Tell swscale the source's YUV matrix and range (RGB output is full range). */
+static void set_colorspace(struct SwsContext *sws, enum AVPixelFormat fmt, int space, int full) {
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+    if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
+        /* sws_getCoefficients takes SWS_CS_* values, which follow AVColorSpace numbering
+         * and fall back to BT.601 for anything it does not know. */
+        const int *coefs = sws_getCoefficients(
+            space == AVCOL_SPC_UNSPECIFIED || space == AVCOL_SPC_RGB ? SWS_CS_DEFAULT : space);
+        sws_setColorspaceDetails(sws, coefs, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
+                                 1 << 16, 1 << 16);
+    }
+}
+
 /* Convert one picture into sc->buf (size x size RGB24). `space` is an AVColorSpace, `range` an
  * AVColorRange; unspecified values keep swscale's defaults (BT.601, limited range). */
 static vi_status scaler_run(struct vi__scaler *sc, const uint8_t *const data[4],
@@ -233,15 +254,7 @@ static vi_status scaler_run(struct vi__scaler *sc, const uint8_t *const data[4],
             return vi__fail(VI_E_UNSUPPORTED, "%s: cannot convert %dx%d %s frames to RGB", what,
                             w, h, name ? name : "unknown-format");
         }
-        const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
-        if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
-            /* sws_getCoefficients takes SWS_CS_* values, which follow AVColorSpace numbering
-             * and fall back to BT.601 for anything it does not know. */
-            const int *coefs = sws_getCoefficients(
-                space == AVCOL_SPC_UNSPECIFIED || space == AVCOL_SPC_RGB ? SWS_CS_DEFAULT : space);
-            sws_setColorspaceDetails(sc->sws, coefs, full, sws_getCoefficients(SWS_CS_DEFAULT), 1,
-                                     0, 1 << 16, 1 << 16);
-        }
+        set_colorspace(sc->sws, fmt, space, full);
         sc->src_w = w;
         sc->src_h = h;
         sc->src_fmt = fmt;
@@ -756,16 +769,19 @@ static vi_status feed(struct vi__decoder *d) {
     }
 }
 
-static vi_status emit(struct vi__decoder *d, const AVFrame *f, uint8_t *rgb) {
-    if (!d->orient_known) {
-        /* Some codecs carry the orientation in the bitstream (H.264 display orientation
-         * SEI) rather than in the container. */
-        const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX);
-        if (sd && sd->size >= 9 * sizeof(int32_t)) {
-            struct vi__orient o = {1, 0, 0, 1};
-            if (orient_from_matrix((const int32_t *)sd->data, d->path, &o)) d->orient = o;
-        }
+/* Some codecs carry the orientation in the bitstream (H.264 display orientation SEI) rather
+ * than in the container: take it from the frame unless the stream had one. */
+static void frame_orientation(struct vi__decoder *d, const AVFrame *f) {
+    if (d->orient_known) return;
+    const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX);
+    if (sd && sd->size >= 9 * sizeof(int32_t)) {
+        struct vi__orient o = {1, 0, 0, 1};
+        if (orient_from_matrix((const int32_t *)sd->data, d->path, &o)) d->orient = o;
     }
+}
+
+static vi_status emit(struct vi__decoder *d, const AVFrame *f, uint8_t *rgb) {
+    frame_orientation(d, f);
     vi_status st = scaler_run(&d->sc, (const uint8_t *const *)f->data, f->linesize, f->width,
                               f->height, (enum AVPixelFormat)f->format, f->colorspace,
                               f->color_range, d->path);
@@ -843,4 +859,139 @@ vi_status vi__decoder_next(struct vi__decoder *d, uint8_t *rgb, int64_t *pts_us,
         return vi__fail(VI_E_NO_VIDEO, "%s: the video stream has no frames", d->path);
     }
     return VI_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* One frame at a given time (thumbnails)                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The displayed size of frame `f` (sample aspect ratio applied, axes swapped by a quarter
+ * turn), shrunk to fit in max_side x max_side; never enlarged. */
+static void display_size(const struct vi__decoder *d, const AVFrame *f, int32_t max_side,
+                         int32_t *w, int32_t *h) {
+    double dw = f->width, dh = f->height;
+    AVRational sar = f->sample_aspect_ratio;
+    if (sar.num <= 0 || sar.den <= 0) sar = d->st->sample_aspect_ratio;
+    if (sar.num > 0 && sar.den > 0 && av_q2d(sar) > 0.1 && av_q2d(sar) < 10) dw *= av_q2d(sar);
+    if (d->orient.xy != 0) {
+        const double t = dw;
+        dw = dh;
+        dh = t;
+    }
+    double scale = (double)max_side / (dw > dh ? dw : dh);
+    if (scale > 1) scale = 1;
+    *w = (int32_t)lround(dw * scale);
+    *h = (int32_t)lround(dh * scale);
+    if (*w < 1) *w = 1;
+    if (*h < 1) *h = 1;
+}
+
+/* Convert `f` to packed RGB24 of its displayed size fitted in max_side (orientation applied)
+ * into a new buffer. */
+static vi_status frame_to_rgb(struct vi__decoder *d, const AVFrame *f, int32_t max_side,
+                              uint8_t **rgb, int32_t *w, int32_t *h) {
+    frame_orientation(d, f);
+    display_size(d, f, max_side, w, h);
+    /* swscale works in the stored orientation: the pre-rotation size, then orient_copy_rect. */
+    const int32_t sw = d->orient.xy != 0 ? *h : *w, sh = d->orient.xy != 0 ? *w : *h;
+    int full = f->color_range == AVCOL_RANGE_JPEG;
+    const enum AVPixelFormat fmt = unjpeg((enum AVPixelFormat)f->format, &full);
+    struct SwsContext *sws = sws_getContext(f->width, f->height, fmt, sw, sh, AV_PIX_FMT_RGB24,
+                                            VI_DECODE_SWS_FLAGS, NULL, NULL, NULL);
+    if (!sws) {
+        const char *name = av_get_pix_fmt_name(fmt);
+        return vi__fail(VI_E_UNSUPPORTED, "%s: cannot convert %dx%d %s frames to RGB", d->path,
+                        f->width, f->height, name ? name : "unknown-format");
+    }
+    set_colorspace(sws, fmt, f->colorspace, full);
+    const int stride = (sw * 3 + 63) & ~63;
+    uint8_t *raw = vi__malloc((size_t)stride * (size_t)(sh + 1) + 64);
+    *rgb = vi__malloc((size_t)*w * (size_t)*h * 3);
+    vi_status st = VI_OK;
+    if (!raw || !*rgb) {
+        st = vi__fail(VI_E_NOMEM, "out of memory for a %dx%d image of %s", *w, *h, d->path);
+    } else {
+        uint8_t *dst[4] = {(uint8_t *)(((uintptr_t)raw + 63) & ~(uintptr_t)63), NULL, NULL, NULL};
+        int dst_stride[4] = {stride, 0, 0, 0};
+        if (sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
+                      dst_stride) <= 0)
+            st = vi__fail(VI_E_INTERNAL, "%s: swscale failed on a %dx%d frame", d->path,
+                          f->width, f->height);
+        else
+            orient_copy_rect(&d->orient, dst[0], stride, sw, sh, *rgb, *w, *h);
+    }
+    sws_freeContext(sws);
+    vi__free(raw);
+    if (st != VI_OK) {
+        vi__free(*rgb);
+        *rgb = NULL;
+    }
+    return st;
+}
+
+vi_status vi__decoder_frame_at(struct vi__decoder *d, int64_t t_us, int32_t max_side,
+                               uint8_t **rgb, int32_t *w, int32_t *h, int64_t *pts_us) {
+    if (!d || !rgb || !w || !h || !pts_us || max_side <= 0)
+        return vi__fail(VI_E_INVALID_ARG, "vi__decoder_frame_at: bad arguments");
+    *rgb = NULL;
+    AVFrame *best = av_frame_alloc();
+    if (!best) return vi__fail(VI_E_NOMEM, "out of memory decoding %s", d->path);
+    /* Seek to the keyframe at or before t (demuxers that cannot seek leave us at the start),
+     * then decode forward to the first frame at or after t; the nearer of it and the frame
+     * before it wins. Every frame is reconstructed: no sampling grid applies here. */
+    const int64_t target = av_rescale_q(t_us, AV_TIME_BASE_Q, d->st->time_base);
+    if (av_seek_frame(d->fmt, d->st->index, target, AVSEEK_FLAG_BACKWARD) >= 0)
+        avcodec_flush_buffers(d->dec);
+    int64_t best_us = 0;
+    int have = 0, done = 0;
+    vi_status st = VI_OK;
+    char eb[AV_ERROR_MAX_STRING_SIZE];
+    while (!done && st == VI_OK) {
+        int ret = avcodec_receive_frame(d->dec, d->frame);
+        if (ret == AVERROR(EAGAIN)) {
+            if (d->demux_eof || d->finished) break;
+            st = feed(d);
+            continue;
+        }
+        if (ret == AVERROR_EOF) break;
+        if (ret == AVERROR(ENOMEM)) {
+            st = vi__fail(VI_E_NOMEM, "out of memory decoding %s", d->path);
+            break;
+        }
+        if (ret < 0) {
+            d->last_error = ret;
+            d->errors++;
+            if (++d->consecutive_errors >= VI_DECODE_MAX_ERRORS) break;
+            continue;
+        }
+        d->consecutive_errors = 0;
+        if (!size_ok(d->frame->width, d->frame->height)) {
+            st = vi__fail(VI_E_UNSUPPORTED, "cannot decode %s: frame size %dx%d is beyond the "
+                          "supported %dx%d", d->path, d->frame->width, d->frame->height,
+                          VI_DECODE_MAX_SIDE, VI_DECODE_MAX_SIDE);
+            break;
+        }
+        const int64_t t = frame_time_us(d, d->frame);
+        if (have && t > t_us) {
+            done = 1;
+            if (t - t_us >= t_us - best_us) { /* the frame before is nearer (or as near) */
+                av_frame_unref(d->frame);
+                break;
+            }
+        }
+        av_frame_unref(best);
+        av_frame_move_ref(best, d->frame);
+        best_us = t;
+        have = 1;
+        if (t >= t_us) done = 1;
+    }
+    if (st == VI_OK && !have)
+        st = d->errors > 0 ? vi__fail(VI_E_DECODE, "cannot decode %s: no frame could be decoded "
+                                      "(last error: %s)", d->path, av_err(d->last_error, eb))
+                           : vi__fail(VI_E_NO_VIDEO, "%s: the video stream has no frames",
+                                      d->path);
+    if (st == VI_OK) st = frame_to_rgb(d, best, max_side, rgb, w, h);
+    if (st == VI_OK) *pts_us = best_us;
+    av_frame_free(&best);
+    return st;
 }

@@ -32,7 +32,7 @@ expect 2 err "unknown command" help frobnicate
 expect 2 err "unknown option '--bogus'" --bogus
 expect 2 err "Try 'vinfringe compare --help'" compare --bogus "$A" "$B"
 expect 2 err "unknown option '--top'" compare --top 3 "$A" "$B"
-expect 2 err "unknown option '--json'" embed --json -o "$WORK/x.vemb" "$A"
+expect 2 err "unknown option '--csv'" embed --csv -o "$WORK/x.vemb" "$A"
 expect 2 err "unknown option '--model'" info --model m "$A"
 expect 2 err "missing index command" index
 expect 2 err "unknown index command" index list

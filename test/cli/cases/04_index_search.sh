@@ -7,7 +7,10 @@ C=$F/clip_a_copy.mp4
 DB=$WORK/refs.vidx
 
 expect 0 out 'refs\.vidx: 2 entries' index build -o "$DB" "$A" "$B"
-check "index build without a terminal draws no progress bar" test ! -s "$ERR"
+check "index build without a terminal prints a progress line per input" \
+    test "$(grep -c '^vinfringe: progress: clip_[ab] ([12]/2) done in ' "$ERR")" -eq 2
+check "progress lines without a terminal have no escape codes" \
+    sh -c "! grep -q \"$(printf '\033')\" '$ERR'"
 expect 0 out '^size +2$' info "$DB"
 check "index ids are file names without directory and extension" \
     test "$(sed -n 's/^ids *//p; s/^  *//p' "$OUT" | sort | tr '\n' ' ')" = "clip_a clip_b "

@@ -7,7 +7,7 @@ expect 0 out '^kind +other file' info "$A"
 expect 0 out 'not a vinfringe file' info "$A"
 expect 0 out '^kind +other file' info "$F/text.mp4"
 expect 0 out '^dims +[0-9]+$' info "$(vemb clip_a)"
-expect 0 out '^duration +[0-9.]+ s$' info "$(vemb clip_a)"
+expect 0 out '^duration +[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} \([0-9.]+ s\)$' info "$(vemb clip_a)"
 expect 0 out '^model id +[^ ]+' info "$(vemb clip_a)"
 emb_model=$(sed -n 's/^model id *//p' "$OUT")
 expect 1 err "^vinfringe: error: .*missing\.vemb" info "$WORK/missing.vemb"
