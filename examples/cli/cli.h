@@ -201,8 +201,9 @@ int cli_expand_dir(const char *arg, int (*add)(void *user, const char *path), vo
 
 /* cli_batch.c */
 /* Called for each input that loaded, in input order; returns 0, or CLI_EXIT_ERROR with
- * s->message set (the input failed; s->fatal stops the batch even with --keep-going). */
-typedef int (*cli_batch_fn)(void *user, cli_session *s, const cli_input *in, vi_embedding *emb);
+ * s->message set (the input failed; s->fatal stops the batch even with --keep-going). `*emb`
+ * is freed afterwards unless the callback keeps it (and sets *emb to NULL). */
+typedef int (*cli_batch_fn)(void *user, cli_session *s, const cli_input *in, vi_embedding **emb);
 /* Called for each input that failed, when the batch goes on (--keep-going). */
 typedef void (*cli_batch_failed_fn)(void *user, const cli_input *in, const char *message);
 typedef struct cli_batch {
@@ -268,6 +269,43 @@ void cli_json_failed(FILE *f, const char *key, const char *input, const char *me
 /* cli_csv.c */
 void cli_csv_compare(FILE *f, const char *a, const char *b, const vi_match *m, cli_verdict v);
 void cli_csv_search(FILE *f, const cli_args *a, const char *query, const vi_hits *hits);
+
+/* cli_html.c: the page of `report`, filled by cli_report.c. */
+typedef struct cli_thumb {
+    double time;         /* seconds on the video's timeline (the frame shown) */
+    unsigned char *data; /* JPEG bytes (vi_buffer_free), or NULL: no image */
+    size_t size;
+} cli_thumb;
+typedef struct cli_pair {
+    cli_thumb query, ref;
+    float similarity;    /* cosine of the two frame vectors */
+} cli_pair;
+typedef struct cli_section {
+    int rank;                 /* 1 = best */
+    const char *id, *path;    /* path NULL: the reference's video was not given */
+    float score, video_similarity;
+    cli_verdict verdict;
+    const vi_match *match;    /* segments */
+    double ref_duration;      /* 0: unknown */
+    int n_curve;              /* query frames */
+    double *curve_time;       /* seconds */
+    float *curve_aligned;     /* similarity to the aligned reference frame; NAN outside */
+    float *curve_best;        /* best similarity to any reference frame */
+    int n_pairs;
+    cli_pair *pairs;
+    const char *note;         /* why something is missing, or NULL */
+} cli_section;
+typedef struct cli_page {
+    const char *query;
+    double query_duration;
+    int32_t query_warnings;
+    const char *model_id;
+    const char *index;        /* --index, or NULL */
+    int n;
+    cli_section *sections;
+    int thumbnails;           /* images embedded */
+} cli_page;
+void cli_html_write(FILE *f, const cli_page *page);
 
 /* The subcommands (cli_<name>.c). */
 extern const cli_command cli_cmd_embed, cli_cmd_compare, cli_cmd_index_build, cli_cmd_search,

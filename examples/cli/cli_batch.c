@@ -28,7 +28,7 @@ int cli_batch_run(cli_session *s, const cli_inputs *in, cli_batch *b) {
         cli_progress_start(s->progress, label, x->path, i, x->bytes);
         int r = cli_load_input(s, x->path, &emb);
         cli_progress_end(s->progress, r == 0);
-        if (r == 0) r = b->each(b->user, s, x, emb);
+        if (r == 0) r = b->each(b->user, s, x, &emb);
         vi_embedding_free(emb);
         if (r == 0) {
             b->done++;

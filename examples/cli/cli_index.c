@@ -17,7 +17,8 @@ typedef struct build {
     int n_added, n_failed;
 } build;
 
-static int add_one(void *user, cli_session *s, const cli_input *in, vi_embedding *emb) {
+static int add_one(void *user, cli_session *s, const cli_input *in, vi_embedding **embp) {
+    const vi_embedding *emb = *embp;
     build *b = user;
     vi_status st = vi_index_add(b->index, in->id, emb);
     if (st != VI_OK) {

@@ -7,7 +7,8 @@ typedef struct search {
     const cli_args *args;
 } search;
 
-static int search_one(void *user, cli_session *s, const cli_input *in, vi_embedding *emb) {
+static int search_one(void *user, cli_session *s, const cli_input *in, vi_embedding **embp) {
+    const vi_embedding *emb = *embp;
     const search *x = user;
     const cli_args *a = x->args;
     vi_hits *hits = NULL;

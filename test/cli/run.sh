@@ -17,7 +17,10 @@ SRCDIR=${VI_SRCDIR:-$(cd "$HERE/../.." && pwd)}
 F=$VI_FIXTURES
 PY=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vinfringe-cli.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
+# Cases that render a page use headless Chromium (test/browser.sh); whatever a failure or an
+# interrupt leaves of it is killed on the way out.
+. "$SRCDIR/test/browser.sh"
+trap 'browser_cleanup; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 PASSED=0
 FAILED=0
