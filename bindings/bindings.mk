@@ -3,7 +3,8 @@
 #   make check-bindings    Python tests with each interpreter in BINDINGS_PYTHONS, then the Go
 #                          tests when `go` is installed (both also run by `make check`)
 #   make check-python      only the Python tests
-#   make check-go          only the Go tests (go vet + go test)
+#   make check-go          only the Go tests (go vet + go test, then plain `go test ./...`
+#                          without VI_FIXTURES, which must build and skip what needs videos)
 #   make check-same-score  one pair scored from C, the command, Python and Go: same 4 decimals
 #   make bindings-pc       $(BUILD)/bindings/pkgconfig/vinfringe.pc, a pkg-config file for the
 #                          uninstalled library in $(BUILD) (what `go build` uses here)
@@ -52,7 +53,9 @@ check-go: lib $(BUILD)/fixtures/.done $(BINDINGS_PC)
 	@if command -v $(GO) >/dev/null 2>&1; then \
 		echo "== Go binding tests: $$($(GO) version)"; \
 		cd bindings/go && $(BINDINGS_GO_ENV) $(GO) vet ./... && \
-		$(BINDINGS_GO_ENV) $(BINDINGS_TEST_ENV) $(GO) test -count=1 ./...; \
+		$(BINDINGS_GO_ENV) $(BINDINGS_TEST_ENV) $(GO) test -count=1 ./... && \
+		echo "== plain 'go test ./...' (no VI_FIXTURES): builds, skips what needs the videos" && \
+		env -u VI_FIXTURES $(BINDINGS_GO_ENV) $(GO) test -count=1 ./...; \
 	else \
 		echo "== go is not installed: Go binding tests skipped (apt-get install golang-go)"; \
 	fi

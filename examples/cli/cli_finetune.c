@@ -54,11 +54,16 @@ static const char k_help[] =
     "      --checkpoint-every K  steps between checkpoints and loss lines (default 100)\n"
     "      --stop-after N        stop after step N (writing the checkpoint), to resume later\n"
     "      --threads N           threads for libtorch (default: libtorch's)\n"
+    "      --json                one JSON object per loss line and one at the end, on stdout\n"
+    "  -v, --loglevel LEVEL      messages on stderr: quiet, error, warning, info (default),\n"
+    "                            verbose or debug\n"
     "  -q, --quiet               no progress, no loss lines\n"
     "  -h, --help                this help\n"
     "\nPrints a progress line while decoding and training (on a terminal) and every K steps a\n"
     "line 'step S/N: loss L  acc A  mean M  (T s)': the last step's loss, the share of its\n"
-    "views whose nearest view is their positive, and the mean loss since the previous line.\n"
+    "views whose nearest view is their positive, and the mean loss since the previous line;\n"
+    "with --json {\"step\",\"steps\",\"loss\",\"accuracy\",\"mean_loss\",\"seconds\"} instead,\n"
+    "then {\"output\"} (or {\"stopped_after\"}).\n"
     "Exit status: 0 ok, 1 error, 2 bad usage, 3 stopped by --stop-after (resumable).\n";
 
 static int usage(const char *fmt, const char *word) {
@@ -112,32 +117,45 @@ static int read_list(struct list *l, const char *file) {
 }
 
 struct ctx {
-    int quiet, tty, every;
+    int quiet, tty, every, json;
     long stop_after;
 };
 
+/* Fine-tuning's own notes (frames decoded, resuming) are progress here: shown at info. */
 static void on_log(void *user, int32_t level, const char *msg) {
     const struct ctx *c = user;
-    if (level <= VI_LOG_WARN) fprintf(stderr, "vinfringe: warning: %s\n", msg);
-    else if (level == VI_LOG_INFO && !c->quiet) fprintf(stderr, "vinfringe: %s\n", msg);
+    if (level <= VI_LOG_WARN) cli_log(CLI_LOG_WARNING, "%s", msg);
+    else if (level == VI_LOG_INFO && !c->quiet) cli_log(CLI_LOG_INFO, "%s", msg);
+    else if (level == VI_LOG_DEBUG) cli_log(CLI_LOG_DEBUG, "%s", msg);
 }
 
 static int on_progress(void *user, const vi_finetune_progress *p) {
     const struct ctx *c = user;
+    const int show = !c->quiet && c->tty && cli_log_level() >= CLI_LOG_INFO;
     if (p->phase == VI_FINETUNE_DECODING) {
-        if (!c->quiet && c->tty)
+        if (show)
             fprintf(stderr, "\rdecoding %d/%d (%.0f s)  ", (int)p->done, (int)p->total,
                     p->seconds);
-        if (!c->quiet && c->tty && p->done == p->total) fputc('\n', stderr);
+        if (show && p->done == p->total) fputc('\n', stderr);
         return 0;
     }
-    if (!c->quiet && c->tty)
+    if (show)
         fprintf(stderr, "\rstep %d/%d  loss %.4f  (%.0f s)  ", (int)p->done, (int)p->total,
                 p->loss, p->seconds);
-    if (!c->quiet && (p->done % c->every == 0 || p->done == p->total)) {
-        if (c->tty) fputc('\n', stderr);
-        printf("step %d/%d: loss %.4f  acc %.3f  mean %.4f  (%.1f s)\n", (int)p->done,
-               (int)p->total, p->loss, p->accuracy, p->loss_avg, p->seconds);
+    if ((c->json || !c->quiet) && (p->done % c->every == 0 || p->done == p->total)) {
+        if (show) fputc('\n', stderr);
+        if (c->json) {
+            printf("{\"step\":%d,\"steps\":%d,\"loss\":", (int)p->done, (int)p->total);
+            cli_json_number(stdout, p->loss);
+            fputs(",\"accuracy\":", stdout);
+            cli_json_number(stdout, p->accuracy);
+            fputs(",\"mean_loss\":", stdout);
+            cli_json_number(stdout, p->loss_avg);
+            printf(",\"seconds\":%.3f}\n", p->seconds);
+        } else {
+            printf("step %d/%d: loss %.4f  acc %.3f  mean %.4f  (%.1f s)\n", (int)p->done,
+                   (int)p->total, p->loss, p->accuracy, p->loss_avg, p->seconds);
+        }
         fflush(stdout);
     }
     return c->stop_after > 0 && p->done >= c->stop_after;
@@ -158,12 +176,14 @@ int cli_finetune_main(int argc, char **argv) {
         {"m-weight", required_argument, 0, 18},
         {"temporal-positive", required_argument, 0, 20}, {"scene-negatives", required_argument, 0, 21},
         {"vflip", required_argument, 0, 22},     {"quiet", no_argument, 0, 'q'},
+        {"json", no_argument, 0, 23},            {"loglevel", required_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     const char *output = NULL, *model_path = NULL;
     long threads = 0, lv;
     double dv;
-    struct ctx cx = {0, 0, 100, 0};
+    struct ctx cx = {0, 0, 100, 0, 0};
+    int level = CLI_LOG_INFO;
     struct list in = {0};
     vi_finetune_options o;
     VI_FINETUNE_OPTIONS_INIT(o);
@@ -175,7 +195,7 @@ int cli_finetune_main(int argc, char **argv) {
     for (int i = 0; i < argc; i++) av[i + 1] = argv[i];
     const int ac = argc + 1;
     int rc = -1, c;
-    while (rc < 0 && (c = getopt_long(ac, av, ":o:m:l:qh", longopts, NULL)) != -1) {
+    while (rc < 0 && (c = getopt_long(ac, av, ":o:m:l:v:qh", longopts, NULL)) != -1) {
         const char *arg = optarg;
         switch (c) {
         case 'o': output = arg; break;
@@ -184,6 +204,13 @@ int cli_finetune_main(int argc, char **argv) {
             if (read_list(&in, arg) != 0) rc = CLI_EXIT_ERROR;
             break;
         case 'q': cx.quiet = 1; break;
+        case 23: cx.json = 1; break;
+        case 'v':
+            if ((level = cli_parse_loglevel(arg)) < CLI_LOG_QUIET)
+                rc = usage("bad value '%s' for --loglevel", arg);
+            else
+                cli_log_setup(level);
+            break;
         case 'h':
             fputs(k_help, stdout);
             rc = CLI_EXIT_OK;
@@ -295,13 +322,20 @@ int cli_finetune_main(int argc, char **argv) {
         st = vi_backbone_finetune(model, (const char *const *)in.p, in.n, &o, on_progress, &cx,
                                   output);
         if (st == VI_E_CANCELLED && cx.stop_after > 0) {
-            if (!cx.quiet) printf("stopped after step %ld (resume with the same options)\n",
-                                  cx.stop_after);
+            if (cx.json) printf("{\"stopped_after\":%ld}\n", cx.stop_after);
+            else if (!cx.quiet) printf("stopped after step %ld (resume with the same options)\n",
+                                       cx.stop_after);
             rc = 3;
         } else if (st != VI_OK) {
             rc = cli_lib_error(st);
         } else {
-            if (!cx.quiet) printf("wrote %s\n", output);
+            if (cx.json) {
+                fputs("{\"output\":", stdout);
+                cli_json_string(stdout, output);
+                fputs("}\n", stdout);
+            } else if (!cx.quiet) {
+                printf("wrote %s\n", output);
+            }
             rc = CLI_EXIT_OK;
         }
     }

@@ -59,10 +59,15 @@ static const char k_train_help[] =
     "      --save-every N        also write OUT with '-eN' before its extension every N epochs\n"
     "                            (to pick an epoch on held-out data)\n"
     "      --threads N           threads for libtorch (default: libtorch's)\n"
+    "      --json                one JSON object per epoch and one at the end, on stdout\n"
+    "  -v, --loglevel LEVEL      messages on stderr: quiet, error, warning, info (default),\n"
+    "                            verbose or debug\n"
     "  -q, --quiet               no per-video and per-epoch lines\n"
     "  -h, --help                this help\n"
     "\nPrints one line per epoch: the loss and its terms (InfoNCE sum, exclusivity D,\n"
-    "mutual-information term M). Exit status: 0 ok, 1 error, 2 bad usage.\n";
+    "mutual-information term M); with --json {\"epoch\",\"epochs\",\"loss\",\"nce\",\n"
+    "\"exclusivity\",\"mutual_info\",\"steps\",\"seconds\"} per epoch, then {\"output\",\"videos\",\n"
+    "\"skipped\",\"seconds\"}. Exit status: 0 ok, 1 error, 2 bad usage.\n";
 
 static int usage(const char *fmt, const char *word) {
     fputs("vinfringe train: ", stderr);
@@ -156,7 +161,7 @@ static int read_groups(const char *file, struct videos *v) {
 }
 
 struct epoch_ctx {
-    int quiet, epochs;
+    int quiet, json, epochs;
     double t0;
     long save_every;
     vi_trainer *trainer;
@@ -179,7 +184,17 @@ static double now_s(void) {
 
 static int on_epoch(void *user, int32_t epoch, const vi_train_losses *l) {
     struct epoch_ctx *c = user;
-    if (!c->quiet)
+    if (c->json) {
+        printf("{\"epoch\":%d,\"epochs\":%d,\"loss\":", (int)epoch, c->epochs);
+        cli_json_number(stdout, l->total);
+        fputs(",\"nce\":", stdout);
+        cli_json_number(stdout, l->nce);
+        fputs(",\"exclusivity\":", stdout);
+        cli_json_number(stdout, l->exclusivity);
+        fputs(",\"mutual_info\":", stdout);
+        cli_json_number(stdout, l->mutual_info);
+        printf(",\"steps\":%d,\"seconds\":%.3f}\n", (int)l->steps, now_s() - c->t0);
+    } else if (!c->quiet)
         printf("epoch %d/%d: loss %.4f  nce %.4f  D %.4f  M %.4f  (%d steps, %.1f s)\n", (int)epoch,
                c->epochs, l->total, l->nce, l->exclusivity, l->mutual_info, (int)l->steps,
                now_s() - c->t0);
@@ -208,10 +223,12 @@ int cli_train_main(int argc, char **argv) {
         {"m-weight", required_argument, 0, 13}, {"single-head", no_argument, 0, 14},
         {"on-base-head", no_argument, 0, 15},  {"checkpoint", required_argument, 0, 16},
         {"save-every", required_argument, 0, 17}, {"filters", no_argument, 0, 18},
+        {"json", no_argument, 0, 19},          {"loglevel", required_argument, 0, 'v'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     const char *output = NULL, *model_path = NULL, *groups = NULL;
+    int json = 0, level = CLI_LOG_INFO;
     long epochs = 100, threads = 0, save_every = 0, lv;
     double dv;
     int quiet = 0, c;
@@ -226,13 +243,18 @@ int cli_train_main(int argc, char **argv) {
     for (int i = 0; i < argc; i++) av[i + 1] = argv[i];
     const int ac = argc + 1;
     int rc = -1;
-    while (rc < 0 && (c = getopt_long(ac, av, ":o:m:g:e:qh", longopts, NULL)) != -1) {
+    while (rc < 0 && (c = getopt_long(ac, av, ":o:m:g:e:v:qh", longopts, NULL)) != -1) {
         const char *arg = optarg;
         switch (c) {
         case 'o': output = arg; break;
         case 'm': model_path = arg; break;
         case 'g': groups = arg; break;
         case 'q': quiet = 1; break;
+        case 19: json = 1; break;
+        case 'v':
+            if ((level = cli_parse_loglevel(arg)) < CLI_LOG_QUIET)
+                rc = usage("bad value '%s' for --loglevel", arg);
+            break;
         case 'h':
             fputs(k_train_help, stdout);
             rc = CLI_EXIT_OK;
@@ -304,6 +326,7 @@ int cli_train_main(int argc, char **argv) {
     if (rc < 0 && !output) rc = usage("%s", "missing -o OUT.vimodel");
     if (rc < 0 && optind >= ac && !groups)
         rc = usage("%s", "no videos: give VIDEO or DIR, or --groups FILE");
+    cli_log_setup(level);
     struct videos v = {0};
     if (rc < 0 && groups && read_groups(groups, &v) != 0) rc = CLI_EXIT_ERROR;
     for (int i = optind; rc < 0 && i < ac; i++)
@@ -320,23 +343,23 @@ int cli_train_main(int argc, char **argv) {
     for (int i = 0; rc < 0 && i < v.n; i++) {
         st = vi_trainer_add_video(t, v.path[i], v.group[i]);
         if (st != VI_OK) {
-            fprintf(stderr, "vinfringe: warning: skipping %s: %s\n", v.path[i], vi_last_error());
+            cli_log(CLI_LOG_WARNING, "skipping %s: %s", v.path[i], vi_last_error());
             skipped++;
         } else if (!quiet) {
-            fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, v.n, v.path[i], now_s() - t0);
+            cli_log(CLI_LOG_INFO, "[%d/%d] %s (%.1f s)", i + 1, v.n, v.path[i], now_s() - t0);
         }
     }
-    if (rc < 0 && !quiet)
+    if (rc < 0 && !quiet && !json)
         printf("features: %d videos (%d skipped) in %.1f s\n", (int)vi_trainer_video_count(t),
                skipped, now_s() - t0);
-    struct epoch_ctx ctx = {quiet, (int)epochs, now_s(), save_every, t, output, 0};
+    struct epoch_ctx ctx = {quiet, json, (int)epochs, now_s(), save_every, t, output, 0};
     int32_t done = 0;
     if (rc < 0 && o.checkpoint && access(o.checkpoint, F_OK) == 0) {
         if ((st = vi_trainer_load_checkpoint(t, o.checkpoint)) != VI_OK) {
             rc = cli_lib_error(st);
         } else {
             done = vi_trainer_epochs_done(t);
-            if (!quiet)
+            if (!quiet && !json)
                 printf("resuming from %s after epoch %d\n", o.checkpoint, (int)done);
         }
     }
@@ -344,10 +367,15 @@ int cli_train_main(int argc, char **argv) {
         (st = vi_trainer_run(t, (int32_t)(epochs - done), on_epoch, &ctx)) != VI_OK)
         rc = ctx.failed ? CLI_EXIT_ERROR : cli_lib_error(st);
     if (rc < 0 && (st = vi_trainer_save(t, output)) != VI_OK) rc = cli_lib_error(st);
-    if (rc < 0) {
-        if (!quiet) printf("wrote %s (%.1f s in all)\n", output, now_s() - t0);
-        rc = CLI_EXIT_OK;
+    if (rc < 0 && json) {
+        fputs("{\"output\":", stdout);
+        cli_json_string(stdout, output);
+        printf(",\"videos\":%d,\"skipped\":%d,\"seconds\":%.3f}\n",
+               (int)vi_trainer_video_count(t), skipped, now_s() - t0);
+    } else if (rc < 0 && !quiet) {
+        printf("wrote %s (%.1f s in all)\n", output, now_s() - t0);
     }
+    if (rc < 0) rc = CLI_EXIT_OK;
     vi_trainer_free(t);
     vi_model_free(model);
     videos_free(&v);

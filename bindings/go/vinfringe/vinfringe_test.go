@@ -29,7 +29,8 @@ func fixture(t testing.TB, name string) string {
 	t.Helper()
 	dir := os.Getenv("VI_FIXTURES")
 	if dir == "" {
-		t.Skip("VI_FIXTURES is not set (run `make check-go`)")
+		t.Skip("needs the test videos: VI_FIXTURES is not set (run `make check-go`, or set " +
+			"VI_FIXTURES to the directory test/data/make_fixtures.sh writes)")
 	}
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
@@ -266,12 +267,13 @@ func TestProgressAndCancel(t *testing.T) {
 }
 
 func TestPanicInProgressPropagates(t *testing.T) {
+	path := fixture(t, "clip_a.mp4") // before the deferred recover: a skip must stay a skip
 	defer func() {
 		if r := recover(); r != "stop here" {
 			t.Errorf("recovered %v", r)
 		}
 	}()
-	_, _ = model(t).Embed(context.Background(), fixture(t, "clip_a.mp4"), &EmbedOptions{
+	_, _ = model(t).Embed(context.Background(), path, &EmbedOptions{
 		Progress: func(done, total float64) bool { panic("stop here") },
 	})
 	t.Error("Embed returned instead of re-panicking")
@@ -635,5 +637,26 @@ func TestOnDiskIndex(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrInvalidArg) {
 		t.Errorf("bad kind accepted: %v", err)
 		mem.Close()
+	}
+}
+
+func TestThumbnail(t *testing.T) {
+	path := fixture(t, "clip_a.mp4")
+	img, at, err := Thumbnail(path, 3.0, &ThumbnailOptions{MaxSide: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img) < 100 || img[0] != 0xFF || img[1] != 0xD8 || at < 2.9 || at > 3.1 {
+		t.Errorf("JPEG of %d bytes starting %x, frame at %.3f s", len(img), img[:2], at)
+	}
+	png, _, err := Thumbnail(path, 0, &ThumbnailOptions{Format: ImagePNG})
+	if err != nil || string(png[1:4]) != "PNG" {
+		t.Errorf("PNG: %v", err)
+	}
+	if _, _, err := Thumbnail(filepath.Join(filepath.Dir(path), "text.mp4"), 0, nil); !errors.Is(err, ErrDecode) {
+		t.Errorf("not a video: %v", err)
+	}
+	if _, _, err := Thumbnail(path, 0, &ThumbnailOptions{MaxSide: 5}); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("max side 5: %v", err)
 	}
 }

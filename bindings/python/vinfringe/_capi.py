@@ -87,6 +87,21 @@ class vi_compare_options(Structure):
     ]
 
 
+# Image formats (vi_image_format) of vi_video_thumbnail.
+VI_IMAGE_JPEG = 1
+VI_IMAGE_PNG = 2
+
+
+class vi_thumbnail_options(Structure):
+    """Mirror of ``struct vi_thumbnail_options`` (0.4)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("max_side", c_int32),
+        ("format", c_int32),
+    ]
+
+
 class vi_index_options(Structure):
     """Mirror of ``struct vi_index_options`` (0.2)."""
 
@@ -238,6 +253,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_embedding_to_memory": (vi_status, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)]),
     "vi_embedding_from_memory": (vi_status, [c_void_p, c_size_t, _P]),
     "vi_buffer_free": (None, [c_void_p]),
+    # thumbnails (0.4)
+    "vi_thumbnail_options_init": (vi_status, [POINTER(vi_thumbnail_options), c_size_t]),
+    "vi_video_thumbnail": (vi_status, [c_char_p, c_int64, POINTER(vi_thumbnail_options),
+                                       POINTER(c_void_p), POINTER(c_size_t), POINTER(c_int64)]),
     # compare
     "vi_compare_options_init": (vi_status, [POINTER(vi_compare_options), c_size_t]),
     "vi_compare": (vi_status, [c_void_p, c_void_p, POINTER(vi_compare_options), _P]),

@@ -1,5 +1,7 @@
-// Command indexsearch fingerprints every video in a folder into an index, saves it, and
-// searches it with a query video. Ctrl-C cancels a running embedding through the context.
+// Command indexsearch fingerprints every video in a folder (recursively) into an index, saves
+// it, and searches it with a query video. Ids follow the vinfringe command's rule (the path below
+// FOLDER without extension), so two files with one name in different subfolders stay apart.
+// Ctrl-C cancels a running embedding through the context.
 //
 //	PKG_CONFIG_PATH=/usr/local/lib/pkgconfig go run ./indexsearch FOLDER QUERY
 package main
@@ -24,6 +26,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
+	inputs, err := vinfringe.CollectInputs([]string{folder}, nil) // nil: default extensions
+	check(err)
 	model, err := vinfringe.LoadDefaultModel() // the model built into the library
 	check(err)
 	defer model.Close() // Close frees the C side now; finalizers are only a safety net
@@ -31,20 +35,18 @@ func main() {
 	check(err)
 	defer index.Close()
 
-	names, err := filepath.Glob(filepath.Join(folder, "*.mp4"))
-	check(err)
-	for _, path := range names {
-		emb, err := model.Embed(ctx, path, nil) // nil: default options (1 frame per second)
+	for _, in := range inputs {
+		emb, err := model.Embed(ctx, in.Path, nil) // nil: default options (1 frame per second)
 		if errors.Is(err, context.Canceled) {
 			check(err) // Ctrl-C
 		} else if err != nil { // damaged or not a video: report it and go on
-			fmt.Fprintf(os.Stderr, "skipped %s: %v\n", filepath.Base(path), err)
+			fmt.Fprintf(os.Stderr, "skipped %s: %v\n", in.Path, err)
 			continue
 		}
-		err = index.Add(filepath.Base(path), emb) // the index keeps its own copy
+		err = index.Add(in.ID, emb) // the index keeps its own copy
 		emb.Close()
 		check(err)
-		fmt.Printf("indexed %s\n", filepath.Base(path))
+		fmt.Printf("indexed %s\n", in.ID)
 	}
 	check(index.Save(filepath.Join(folder, ".vinfringe.vidx")))
 

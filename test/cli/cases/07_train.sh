@@ -16,8 +16,11 @@ expect 0 out 'frames, 256 dims' embed -o "$WORK/t.vemb" --model "$WORK/t.vimodel
 # Labelled groups; a video that cannot be read is skipped with a warning.
 printf '%s %s\n%s %s\n' "$A" "$F/clip_a_copy.mp4" "$B" "$F/missing.mp4" > "$WORK/gt.txt"
 expect 0 err 'warning: skipping .*missing.mp4' \
-    train $T -e 1 --groups "$WORK/gt.txt" -o "$WORK/g.vimodel" "$F/text.mp4"
+    train $T -e 1 --json --groups "$WORK/gt.txt" -o "$WORK/g.vimodel" "$F/text.mp4"
 check "the labelled run writes a model" test -s "$WORK/g.vimodel"
+check "train --json: an object per epoch, then the output with the skipped count" test "$(json \
+    "$OUT" '(j[0]["epoch"], j[0]["epochs"], j[-1]["output"] == sys.argv[3], j[-1]["skipped"])' \
+    "$WORK/g.vimodel")" = "(1, 1, True, 2)"
 
 # Bad usage (exit 2) and nothing to train on (exit 1).
 expect 2 err 'missing -o' train "$A"

@@ -31,7 +31,10 @@ check "no model after a stop" test ! -e "$WORK/r.vimodel"
 expect 0 out '^step 4/4: loss' finetune $T --checkpoint "$WORK/f.ckpt" -o "$WORK/r.vimodel" \
     "$A" "$B" "$V" "$O"
 check "the resume is reported" grep -q 'resuming from .*f.ckpt at step 1' "$ERR"
-expect 0 out '^wrote' finetune $T -o "$WORK/s.vimodel" "$A" "$B" "$V" "$O"
+expect 0 out '' finetune --json $T -o "$WORK/s.vimodel" "$A" "$B" "$V" "$O"
+check "finetune --json: a line per loss report, then the output" test "$(json "$OUT" \
+    '([x["step"] for x in j[:-1]], j[-1]["output"] == sys.argv[3])' "$WORK/s.vimodel")" = \
+    "([2, 4], True)"
 check "resumed and uninterrupted runs write the same model" \
     cmp -s "$WORK/r.vimodel" "$WORK/s.vimodel"
 expect 0 out 'fine-tuned' info "$WORK/s.vimodel"

@@ -704,3 +704,23 @@ func bytesPtr(b []byte) unsafe.Pointer {
 }
 
 func (f *Failure) String() string { return fmt.Sprintf("%d: %s", f.Code, f.Message) }
+
+// ---- thumbnails (0.4) ----
+
+// VideoThumbnail is vi_video_thumbnail: the image file's bytes (copied into Go memory, the C
+// buffer freed) and the presentation time of the frame chosen, in microseconds.
+func VideoThumbnail(path string, timeUs int64, maxSide, format int32) ([]byte, int64, *Failure) {
+	cpath := cstr(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var data unsafe.Pointer
+	var size C.size_t
+	var at C.int64_t
+	var msg *C.char
+	st := C.vigo_video_thumbnail(cpath, C.int64_t(timeUs), C.int32_t(maxSide), C.int32_t(format),
+		&data, &size, &at, &msg)
+	if f := fail(st, &msg); f != nil {
+		return nil, 0, f
+	}
+	defer C.vi_buffer_free(data)
+	return C.GoBytes(data, C.int(size)), int64(at), nil
+}

@@ -71,4 +71,9 @@ vi_status vigo_backbone_finetune(const vi_model *base, const char *const *paths,
                                  char **err);
 vi_status vigo_train_options_init(vi_train_options *opts, char **err);
 
+/* A thumbnail (0.4): *data is the library's buffer, free it with vi_buffer_free. */
+vi_status vigo_video_thumbnail(const char *path, int64_t time_us, int32_t max_side,
+                               int32_t format, void **data, size_t *size, int64_t *frame_us,
+                               char **err);
+
 #endif

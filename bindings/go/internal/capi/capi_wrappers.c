@@ -179,3 +179,14 @@ vi_status vigo_backbone_finetune(const vi_model *base, const char *const *paths,
     return take(vi_backbone_finetune(base, paths, n_paths, opts, NULL, NULL, out_model_path),
                 err);
 }
+
+vi_status vigo_video_thumbnail(const char *path, int64_t time_us, int32_t max_side,
+                               int32_t format, void **data, size_t *size, int64_t *frame_us,
+                               char **err) {
+    vi_thumbnail_options o;
+    vi_status st = vi_thumbnail_options_init(&o, sizeof o);
+    if (st != VI_OK) return take(st, err);
+    o.max_side = max_side;
+    o.format = format;
+    return take(vi_video_thumbnail(path, time_us, &o, data, size, frame_us), err);
+}
