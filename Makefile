@@ -6,6 +6,7 @@
 #   make install PREFIX=/usr/local [DESTDIR=...]   (licence and notices: $(PREFIX)/share/doc/libvinfringe)
 #   make check-install  install into a scratch DESTDIR and check that LICENSE and the notices are there
 #   sudo make deps     install the Debian packages needed to build, test and benchmark
+#                      (make deb-packages lists them)
 #   make demo          fetch two real videos, make a disguised copy, compare them (default model)
 # Options: WERROR=1 (warnings are errors), SAN=address,undefined, DEBUG=1.
 
@@ -83,19 +84,23 @@ TEST_BIN := $(BUILD)/test/run_check
 # (built on the OpenMP runtime libtorch already uses) the system's libblas.so.3: libtorch's and
 # FAISS's matrix products run 10-20x faster than on the reference BLAS (docs/training.md).
 # python3-setuptools, -wheel, -pip and -venv build the Python wheel offline and test it in a venv.
+# chromium renders the HTML page of `vinfringe report` in the tests (headless). The list is
+# also in docs/getting-started.md (test/cli/cases/16_docs.sh checks that they agree).
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
 	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
 	libfaiss-dev libblas-dev liblapack-dev libopenblas0-openmp \
 	gnuplot-nox golang-go valgrind binutils doxygen time \
-	fonts-dejavu-core python3-setuptools python3-wheel python3-pip python3-venv
+	fonts-dejavu-core python3-setuptools python3-wheel python3-pip python3-venv chromium
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+deb-packages:
+	@echo $(DEB_PACKAGES)
 
 demo: all
 	sh examples/demo.sh $(BUILD)
 
-.PHONY: deps demo all lib cli check check-c check-cli check-api check-install check-san install \
+.PHONY: deps deb-packages demo all lib cli check check-c check-cli check-api check-install check-san install \
 	uninstall clean bench \
 	bench-quick examples docs
 all: lib cli

@@ -9,7 +9,7 @@
 
 #define W 960.0 /* SVG user units */
 #define LEFT 70.0
-#define RIGHT 20.0
+#define RIGHT 36.0
 
 /* Segment colours, in turn. */
 static const char *const k_colours[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e",
