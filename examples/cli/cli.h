@@ -268,6 +268,8 @@ void cli_json_failed(FILE *f, const char *key, const char *input, const char *me
 
 /* cli_csv.c */
 void cli_csv_compare(FILE *f, const char *a, const char *b, const vi_match *m, cli_verdict v);
+/* search: the header once, then the lines of each query's results. */
+void cli_csv_search_header(FILE *f);
 void cli_csv_search(FILE *f, const cli_args *a, const char *query, const vi_hits *hits);
 
 /* cli_html.c: the page of `report`, filled by cli_report.c. */

@@ -56,12 +56,11 @@ void cli_csv_compare(FILE *f, const char *a, const char *b, const vi_match *m, c
     fputc('\n', f);
 }
 
+void cli_csv_search_header(FILE *f) {
+    fputs("query,rank,id,score,segment_count,segments,copy\n", f);
+}
+
 void cli_csv_search(FILE *f, const cli_args *a, const char *query, const vi_hits *hits) {
-    static int header_done;
-    if (!header_done) {
-        fputs("query,rank,id,score,segment_count,segments,copy\n", f);
-        header_done = 1;
-    }
     for (int32_t i = 0; i < vi_hits_count(hits); i++) {
         const vi_match *m = vi_hits_match(hits, i);
         csv_field(f, query);

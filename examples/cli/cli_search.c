@@ -52,6 +52,7 @@ static int run_search(const cli_args *a) {
     o.candidates = a->candidates;
     if (rc == 0 && (st = vi_index_open(a->pos[0], &o, &index)) != VI_OK)
         rc = cli_lib_error(st);
+    if (rc == 0 && a->format == CLI_FMT_CSV) cli_csv_search_header(stdout);
     if (rc == 0) {
         search x = {index, a};
         cli_batch batch = {search_one, search_failed, &x, 0, 0};
