@@ -83,7 +83,8 @@ broken = sorted(p for p in linked if not os.path.exists(os.path.join(src, p)))
 assert not broken, "README.md links missing files: %s" % broken
 EOF
 
-deb=$(make -s -C "$SRCDIR" deb-packages 2>/dev/null)
+deb=$(env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s --no-print-directory -C "$SRCDIR" \
+    deb-packages 2>/dev/null)
 check "docs/getting-started.md lists exactly the packages make deps installs" \
     "$PY" - "$SRCDIR/docs/getting-started.md" "$deb" <<'EOF'
 import re, sys
