@@ -81,8 +81,7 @@ const vi_model *cli_session_model(cli_session *s) {
 }
 
 int32_t cli_embedding_warnings(const vi_embedding *emb) {
-    (void)emb;
-    return 0; /* vi_embedding_warnings(emb) once the library has it (0.4) */
+    return vi_embedding_warnings(emb);
 }
 
 /* Warning bits in order, with their JSON names and what they mean. */
@@ -90,8 +89,9 @@ static const struct {
     int32_t bit;
     const char *name, *text;
 } k_warnings[] = {
-    {1, "truncated", "the video ends before its declared duration (truncated file?)"},
-    {2, "damaged_frames", "damaged data was skipped while decoding"},
+    {VI_EMBED_WARN_TRUNCATED, "truncated",
+     "the video ends before its declared duration (truncated file?)"},
+    {VI_EMBED_WARN_DAMAGED_FRAMES, "damaged_frames", "damaged data was skipped while decoding"},
 };
 
 const char *cli_warning_name(int32_t bit) {

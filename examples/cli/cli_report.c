@@ -291,7 +291,8 @@ static int fill_section(const report *rp, const ref *r, int rank, cli_section *s
     int32_t *aligned = malloc((size_t)nq * sizeof *aligned), *best = malloc((size_t)nq * sizeof *best);
     int rc = aligned && best ? curve(rp, r, sec, aligned, best) : -1;
     if (rc == 0) {
-        cli_log(CLI_LOG_INFO, "report: decoding the matched frames of %s", r->id);
+        if (!rp->args->quiet)
+            cli_log(CLI_LOG_INFO, "report: decoding the matched frames of %s", r->id);
         rc = pairs(rp, r, sec, aligned, best, rp->args->frames ? rp->args->frames
                                                                 : DEFAULT_FRAMES, thumbs);
     }

@@ -22,6 +22,20 @@ expect 0 err "^vinfringe: warning: .*truncated_playable\.mp4" embed -o "$WORK/t.
 expect 0 err "^vinfringe: warning: .*damaged\.mp4" embed -o "$WORK/d.vemb" "$D"
 expect 0 err '' embed -v error -o "$WORK/d.vemb" "$D"
 check "-v error hides the warnings" test ! -s "$ERR"
+expect 0 err 'warning: .*truncated_playable\.mp4: the video ends before its declared duration' \
+    embed --json -o "$WORK/t.vemb" "$T"
+check "embed --json: a truncated video has the warning 'truncated'" \
+    test "$(json "$OUT" '"truncated" in j[0]["warnings"]')" = True
+expect 0 out '' embed --json -o "$WORK/d.vemb" "$D"
+check "embed --json: a damaged video has the warning 'damaged_frames'" \
+    test "$(json "$OUT" '"damaged_frames" in j[0]["warnings"]')" = True
+expect 0 out '' info --json "$WORK/t.vemb"
+check "the warnings are kept in the .vemb (info --json)" \
+    test "$(json "$OUT" '"truncated" in j[0]["warnings"]')" = True
+expect 0 out '' compare --json "$WORK/t.vemb" "$A"
+check "compare --json carries each input's warnings" \
+    test "$(json "$OUT" '("truncated" in j[0]["a_warnings"], j[0]["b_warnings"])')" = "(True, [])"
+expect 0 out '^warning +query: the video ends before' compare "$WORK/t.vemb" "$A"
 
 # --json on every command.
 expect 0 out '' embed --json -o "$WORK/a.vemb" "$A"
