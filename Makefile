@@ -2,7 +2,9 @@
 #   make               library (shared + static) and the vinfringe command
 #   make check         every test (C unit + integration with real FFmpeg and libtorch, CLI, API),
 #                      two suites at a time (CHECK_JOBS); make check-c-NAME / check-cli-CASE: one
-#   make check-san     the C tests again under ASan + UBSan
+#   make check-san     the C tests and the fuzz corpora again under ASan + UBSan
+#   make check-oom / check-tsan / check-crash / check-fuzz / fuzz: proven under faults
+#                      (test/faults/faults.mk, docs/testing.md)
 #   make install PREFIX=/usr/local [DESTDIR=...]   (licence and notices: $(PREFIX)/share/doc/libvinfringe)
 #   make check-install  install into a scratch DESTDIR and check that LICENSE and the notices are there
 #   sudo make deps     install the Debian packages needed to build, test and benchmark
@@ -54,7 +56,11 @@ endif
 SANFLAGS :=
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ifeq ($(SAN),thread)
+BUILD := build-tsan
+else
 BUILD := build-san
+endif
 endif
 
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) \
@@ -84,13 +90,15 @@ TEST_BIN := $(BUILD)/test/run_check
 # (built on the OpenMP runtime libtorch already uses) the system's libblas.so.3: libtorch's and
 # FAISS's matrix products run 10-20x faster than on the reference BLAS (docs/training.md).
 # python3-setuptools, -wheel, -pip and -venv build the Python wheel offline and test it in a venv.
+# clang-14 and libclang-rt-14-dev (libFuzzer) build the fuzz targets: make fuzz.
 # chromium renders the HTML page of `vinfringe report` in the tests (headless). The list is
 # also in docs/getting-started.md (test/cli/cases/16_docs.sh checks that they agree).
 DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcodec-dev \
 	libswscale-dev libavutil-dev libavfilter-dev zlib1g-dev check ffmpeg python3 python3-numpy \
 	libfaiss-dev libblas-dev liblapack-dev libopenblas0-openmp \
 	gnuplot-nox golang-go valgrind binutils doxygen time \
-	fonts-dejavu-core python3-setuptools python3-wheel python3-pip python3-venv chromium
+	fonts-dejavu-core python3-setuptools python3-wheel python3-pip python3-venv chromium \
+	clang-14 libclang-rt-14-dev
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
@@ -188,7 +196,7 @@ check-api: $(SHARED) $(BUILD)/libvinfringe.so
 	sh test/api/run.sh $(BUILD)
 
 check-san:
-	$(MAKE) -j$(CHECK_JOBS) SAN=address,undefined check-c
+	$(MAKE) -j$(CHECK_JOBS) SAN=address,undefined check-c check-fuzz
 
 # Third-party notices shipped with every copy of the library (make install, the Python wheel):
 # docs/licensing.md says what each covers. The nsfwjs notice stays beside the model files.
@@ -231,9 +239,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan build-fuzz
 
 # Fragments owned by other parts of the tree.
--include bench/bench.mk bindings/bindings.mk examples/examples.mk docs/docs.mk
+-include bench/bench.mk bindings/bindings.mk examples/examples.mk docs/docs.mk test/faults/faults.mk
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

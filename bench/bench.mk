@@ -65,3 +65,14 @@ bench-index-real: $(BENCH_INDEX_REAL_BIN)
 		[print("ref", r["id"], d + "/" + r["file"]) for r in m["references"]]; \
 		[print("query", q["id"], d + "/" + q["file"], q["ref"]) for q in m["queries"] if q.get("ref")]' \
 		$(BENCH_WORK)/ds | $(BENCH_INDEX_REAL_BIN)
+
+# Appending to an on-disk index one reference at a time (issue 18): time per append of the first
+# 100 and the last 100 of 1000; docs/benchmarks.md, "Appending".
+BENCH_APPEND_BIN := $(BUILD)/bench/index_append
+$(BENCH_APPEND_BIN): bench/index_append.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilib -o $@ $< $(STATIC) $(LIB_LIBS) -lstdc++
+
+.PHONY: bench-append
+bench-append: $(BENCH_APPEND_BIN)
+	$(BENCH_APPEND_BIN) $(BENCH_APPEND_ARGS)

@@ -145,7 +145,7 @@ static vi_index *build(int32_t kind, int32_t n_refs, double *seconds, double *mb
         vi_embedding_free(e);
     }
     x->defer_sync = 0;
-    if (vi__index_sync_faiss(x) != VI_OK) {
+    if (vi__index_sync(x) != VI_OK) {
         fprintf(stderr, "faiss: %s\n", vi_last_error());
         exit(1);
     }

@@ -420,6 +420,11 @@ typedef struct vi_index_options {
     int32_t frame_neighbors; /**< nearest reference frames looked up per query frame; 0 = 16 */
     int32_t effort;          /**< HNSW efSearch or IVF nprobe; 0 = 64 / 16 (max 4096) */
     int32_t read_only;       /**< vi_index_open: 1 = never create or write the files */
+    int32_t replace;         /**< vi_index_open: 1 = start a new, empty index that replaces the one
+                                  at `path` (if any) in one step at the first successful
+                                  vi_index_flush; until then readers see the old index, and
+                                  vi_index_free without that flush leaves it untouched
+                                  @since 0.4 */
     /* new fields are appended here only */
 } vi_index_options;
 
@@ -440,25 +445,30 @@ VI_API vi_status vi_index_create_with(const vi_index_options *opts, vi_index **o
 
 /**
  * Open the on-disk index whose manifest is `path`, creating it if it does not exist (unless
- * opts->read_only). Its frame vectors live in "<path>.vec", memory-mapped read-only; the FAISS
- * structure is cached in "<path>.faiss" (rebuilt from the vectors when missing or stale).
- * Each vi_index_add on it appends to "<path>.vec" and then atomically replaces the manifest, so a
- * crash at any moment leaves the index as it was after the last completed add. Every record is
- * CRC-checked on open. An existing single-file index (vi_index_save) opens only with read_only.
+ * opts->read_only). Its frame vectors live in "<path>.<uid>.vec", memory-mapped read-only; the
+ * FAISS structure is cached in "<path>.faiss" (rebuilt from the vectors when missing, stale or
+ * damaged). Each vi_index_add on it appends one CRC-checked entry to the data file and syncs
+ * it, at a cost that does not grow with the index; a crash at any moment leaves the index as it
+ * was after the last completed add (the next writer removes what the crash left). Every record
+ * is CRC-checked on open. With opts->replace the index is rebuilt: see vi_index_options.
+ * 0.2/0.3 indexes open as they are; opening one for adding upgrades its manifest (0.3 then
+ * refuses it). An existing single-file index (vi_index_save) opens only with read_only.
  * @param path  manifest file (e.g. "catalogue.vidx")
  * @param opts  NULL for defaults
  * @param out   receives the index; vi_index_free() flushes and closes it
  * @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_FORMAT (corrupt, truncated, newer version),
  *         VI_E_NOMEM, VI_E_INTERNAL (FAISS failed)
  * Thread safety: any thread. One writer at a time: opening for adding takes an exclusive lock
- * on "<path>.vec", and a second writer (any process) fails with VI_E_IO; read-only opens take no
- * lock and see the index as it was when they opened it. @since 0.2
+ * on "<path>.lock" before touching any other file, and a second writer (any thread or process)
+ * fails with VI_E_IO; read-only opens take no lock and see the index as it was when they
+ * opened it, also while it is being rebuilt. @since 0.2
  */
 VI_API vi_status vi_index_open(const char *path, const vi_index_options *opts, vi_index **out);
 
 /** Write what an on-disk index keeps only in memory (the FAISS structure of an HNSW or IVF-PQ
  *  index, to "<path>.faiss"; written to a temporary name and renamed). The references themselves
- *  are already on disk after each add. A no-op for in-memory and read-only indexes.
+ *  are already on disk after each add. An index opened with `replace` first replaces the old
+ *  index here. A no-op for in-memory and read-only indexes.
  *  @return VI_OK, VI_E_INVALID_ARG, VI_E_IO, VI_E_NOMEM, VI_E_INTERNAL
  *  Thread safety: exclusive. @since 0.2 */
 VI_API vi_status vi_index_flush(vi_index *index);
@@ -496,7 +506,9 @@ VI_API const char *vi_index_id(const vi_index *index, int32_t i);
  * The `k` references most similar to `query`, best first.
  * @param index  the catalogue
  * @param query  embedding of the video to look up (same model as the index)
- * @param k      how many hits at most; k <= 0 means 10
+ * @param k      how many hits: k (or every reference when the index holds fewer); k <= 0
+ *               means 10. At least k references are compared in full whatever `candidates`
+ *               says (0.4; 0.3 returned at most `candidates`)
  * @param out    receives the hits; free with vi_hits_free()
  * @return VI_OK, VI_E_INVALID_ARG, VI_E_FORMAT (query of another model: the message names both
  *         model ids), VI_E_NOMEM, VI_E_INTERNAL
@@ -507,8 +519,10 @@ VI_API vi_status vi_index_search(const vi_index *index, const vi_embedding *quer
 
 /** Write the index to one self-contained file (versioned, compressed, CRC-checked, float32
  *  vectors decoded from the index's float16; written to a temporary name and renamed, so a crash
- *  leaves the previous file intact). Saving an on-disk index to its own manifest path does
- *  nothing: the manifest is always current. Thread safety: as search. */
+ *  leaves the previous file intact). Saving an on-disk index to its own manifest (the same file
+ *  by device and inode, whatever the spelling of the path) does nothing: the manifest is always
+ *  current; saving it over one of its other files fails with VI_E_INVALID_ARG.
+ *  Thread safety: as search. */
 VI_API vi_status vi_index_save(const vi_index *index, const char *path);
 /** Read an index: a file written by vi_index_save (read whole into memory), or the manifest of
  *  an on-disk index (opened read-only, as vi_index_open with read_only = 1).

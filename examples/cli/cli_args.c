@@ -30,8 +30,9 @@ static const opt_spec k_opts[] = {
      "report 3)"},
     {"candidates", 0, CLI_OPT_CANDIDATES, "N",
      "references re-ranked by the full comparison, chosen\n"
-     "by a vote of the nearest frame vectors (default 20;\n"
-     "an index of at most N references is compared in full)"},
+     "by a vote of the nearest frame vectors (default 20,\n"
+     "never fewer than K; an index of at most that many\n"
+     "references is compared in full)"},
     {"frames", 0, CLI_OPT_FRAMES, "N", "matched frame pairs shown per reference (default 6)"},
     {"append", 0, CLI_OPT_APPEND, NULL,
      "add to DB.vidx (created if missing) instead of\n"

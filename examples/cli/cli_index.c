@@ -1,9 +1,8 @@
 /* cli_index.c - `vinfringe index build`: a searchable on-disk catalogue of references (the
- * manifest DB.vidx, its vectors DB.vidx.vec and, for approximate kinds, DB.vidx.faiss). */
-#include <errno.h>
+ * manifest DB.vidx, its vectors DB.vidx.<uid>.vec, its lock DB.vidx.lock and, for approximate
+ * kinds, DB.vidx.faiss). */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -55,32 +54,6 @@ static void failed_one(void *user, const cli_input *in, const char *message) {
     b->n_failed++;
 }
 
-/* The index's files: the manifest at `base` and its two companions. */
-static const char *const k_exts[] = {".vec", ".faiss", ""};
-
-static void file_name(char *buf, size_t size, const char *base, int which) {
-    snprintf(buf, size, "%s%s", base, k_exts[which]);
-}
-
-/* Without --append the index is built under a temporary name and moved over DB at the end,
- * companions first, the manifest last: a failed build leaves any previous DB alone. */
-static int publish(const char *tmp, const char *out, int ok) {
-    char from[4200], to[4200];
-    int rc = 0;
-    for (int w = 0; w < 3; w++) {
-        file_name(from, sizeof from, tmp, w);
-        file_name(to, sizeof to, out, w);
-        if (!ok) {
-            unlink(from);
-        } else if (access(from, F_OK) != 0) {
-            unlink(to); /* e.g. the FAISS cache of a previous, approximate index */
-        } else if (rename(from, to) != 0 && rc == 0) {
-            rc = cli_error("cannot write %s: %s", to, strerror(errno));
-        }
-    }
-    return rc;
-}
-
 /* --append: an input whose id the index already holds is refused before any work. */
 static int check_new_ids(const cli_inputs *in, const vi_index *index, const char *db) {
     const int32_t n = vi_index_size(index);
@@ -124,14 +97,8 @@ static int run_index_build(const cli_args *a) {
     build b = {0};
     vi_index_options o;
     vi_status st;
-    char tmp[4200];
-    const char *path = a->output;
     int rc = cli_inputs_collect(&cli_cmd_index_build, a, 0, 1, &in);
     if (rc != 0) return rc;
-    if (!a->append) {
-        snprintf(tmp, sizeof tmp, "%s.partial-%ld", a->output, (long)getpid());
-        path = tmp;
-    }
     b.args = a;
     if (a->format == CLI_FMT_JSON &&
         (!(b.added = open_memstream(&b.added_buf, &b.added_len)) ||
@@ -141,7 +108,10 @@ static int run_index_build(const cli_args *a) {
     else memset(&s, 0, sizeof s);
     if (rc == 0 && (st = VI_INDEX_OPTIONS_INIT(o)) != VI_OK) rc = cli_lib_error(st);
     o.kind = a->kind;
-    if (rc == 0 && (st = vi_index_open(path, &o, &b.index)) != VI_OK) rc = cli_lib_error(st);
+    /* Without --append the new index replaces DB in one step at the flush: readers see the
+     * old one until then, and a build that is not flushed leaves it alone. */
+    o.replace = !a->append;
+    if (rc == 0 && (st = vi_index_open(a->output, &o, &b.index)) != VI_OK) rc = cli_lib_error(st);
     if (rc == 0 && a->append) rc = check_new_ids(&in, b.index, a->output);
     const int32_t before = vi_index_size(b.index);
     int batch_rc = 0;
@@ -156,10 +126,6 @@ static int run_index_build(const cli_args *a) {
     static const char *const kinds[] = {"auto", "exact", "hnsw", "ivfpq"};
     const char *kind = kinds[vi_index_kind_used(b.index) & 3];
     vi_index_free(b.index);
-    if (!a->append) {
-        int prc = publish(tmp, a->output, rc == 0);
-        if (rc == 0) rc = prc;
-    }
     if (rc == 0) print_summary(a, &b, size, before, kind);
     if (rc == 0) rc = batch_rc;
     if (b.added) fclose(b.added);
@@ -181,9 +147,9 @@ const cli_command cli_cmd_index_build = {
             "(refs/movie.mp4 -> movie); a file found in a directory DIR: its path below DIR\n"
             "without extension (DIR/season1/ep01.mp4 -> season1/ep01); a line of --id-from:\n"
             "its ID. Two inputs with one id are refused before any work (exit 2).\n"
-            "The index is DB.vidx (a small manifest) plus DB.vidx.vec (the frame vectors,\n"
-            "float16, memory-mapped when searching) and, for approximate kinds,\n"
-            "DB.vidx.faiss; keep them together.\n",
+            "The index is DB.vidx (a small manifest) plus DB.vidx.<uid>.vec (the frame\n"
+            "vectors, float16, memory-mapped when searching), DB.vidx.lock and, for\n"
+            "approximate kinds, DB.vidx.faiss; keep them together.\n",
     .notes = "All inputs must come from the same model. Without --append nothing is written\n"
              "unless every input succeeds (with --keep-going: unless at least one does).\n"
              "Prints 'DB.vidx: N entries, KIND search', or with --json one object:\n"

@@ -3,8 +3,6 @@
 
 #include "../index/index.h"
 
-#define MAX_INDEX_FILE ((size_t)1 << 36)
-
 vi_status vi_index_options_init(vi_index_options *opts, size_t struct_size) {
     vi__clear_error();
     vi_index_options d;
@@ -23,8 +21,7 @@ vi_status vi_index_create_with(const vi_index_options *opts, vi_index **out) {
     vi_index_options o;
     vi_status st = vi__index_resolve_options(opts, &o);
     if (st != VI_OK) return st;
-    *out = vi__index_new(&o);
-    return *out ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
+    return vi__index_create(&o, out);
 }
 
 vi_status vi_index_create(vi_index **out) {
@@ -57,24 +54,15 @@ void vi_index_free(vi_index *x) { vi__index_free(x); }
 vi_status vi_index_add(vi_index *x, const char *id, const vi_embedding *e) {
     vi__clear_error();
     if (!x || !id || !e) return vi__fail(VI_E_INVALID_ARG, "vi_index_add: NULL argument");
-    if (x->n == INT32_MAX) return vi__fail(VI_E_INVALID_ARG, "vi_index_add: index is full");
     return vi__index_add(x, id, e);
 }
 
-int32_t vi_index_size(const vi_index *x) { return x ? x->n : 0; }
-int64_t vi_index_frame_count(const vi_index *x) { return x ? x->total : 0; }
-
-int32_t vi_index_kind_used(const vi_index *x) {
-    if (!x || !x->faiss) return VI_INDEX_EXACT;
-    switch (vi__faiss_kind(x->faiss)) {
-    case VI__FAISS_HNSW: return VI_INDEX_HNSW;
-    case VI__FAISS_IVFPQ: return VI_INDEX_IVFPQ;
-    default: return VI_INDEX_EXACT;
-    }
-}
+int32_t vi_index_size(const vi_index *x) { return x ? x->refs.n : 0; }
+int64_t vi_index_frame_count(const vi_index *x) { return x ? x->refs.total : 0; }
+int32_t vi_index_kind_used(const vi_index *x) { return vi__index_kind_used(x); }
 
 const char *vi_index_id(const vi_index *x, int32_t i) {
-    return (x && i >= 0 && i < x->n) ? x->ids[i] : NULL;
+    return (x && i >= 0 && i < x->refs.n) ? x->refs.ids[i] : NULL;
 }
 
 vi_status vi_index_search(const vi_index *x, const vi_embedding *q, int32_t k, vi_hits **out) {
@@ -88,14 +76,7 @@ vi_status vi_index_search(const vi_index *x, const vi_embedding *q, int32_t k, v
 vi_status vi_index_save(const vi_index *x, const char *path) {
     vi__clear_error();
     if (!x || !path) return vi__fail(VI_E_INVALID_ARG, "vi_index_save: NULL argument");
-    if (x->path && strcmp(x->path, path) == 0) return VI_OK; /* its manifest is current */
-    uint8_t *buf;
-    size_t n;
-    vi_status st = vi__index_encode(x, &buf, &n);
-    if (st != VI_OK) return st;
-    st = vi__write_file_atomic(path, buf, n);
-    vi__free(buf);
-    return st;
+    return vi__index_save(x, path);
 }
 
 vi_status vi_index_load(const char *path, vi_index **out) {

@@ -5,14 +5,14 @@
 
 #include "common.h"
 
-void *vi__malloc(size_t n) { return malloc(n ? n : 1); }
+void *vi__malloc(size_t n) { return vi__fault_alloc_fails() ? NULL : malloc(n ? n : 1); }
 
 void *vi__calloc(size_t count, size_t size) {
     if (size != 0 && count > SIZE_MAX / size) return NULL;
-    return calloc(count ? count : 1, size ? size : 1);
+    return vi__fault_alloc_fails() ? NULL : calloc(count ? count : 1, size ? size : 1);
 }
 
-void *vi__realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+void *vi__realloc(void *p, size_t n) { return vi__fault_alloc_fails() ? NULL : realloc(p, n ? n : 1); }
 
 void *vi__mallocarray(size_t count, size_t size) {
     if (size != 0 && count > SIZE_MAX / size) return NULL;

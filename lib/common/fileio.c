@@ -1,4 +1,4 @@
-/* Whole-file reads and crash-safe writes, plus CRC-32 and options copying. */
+/* Whole-file reads, CRC-32 and options copying (crash-safe writes: atomic_file.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,31 +49,6 @@ vi_status vi__read_file(const char *path, uint8_t **data, size_t *size, size_t m
     }
     *data = buf;
     *size = n;
-    return VI_OK;
-}
-
-vi_status vi__write_file_atomic(const char *path, const void *data, size_t size) {
-    size_t len = strlen(path) + 32;
-    char *tmp = vi__malloc(len);
-    if (!tmp) return vi__fail(VI_E_NOMEM, "cannot write %s: out of memory", path);
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        vi_status st = vi__fail(VI_E_IO, "cannot write %s: %s", path, strerror(errno));
-        vi__free(tmp);
-        return st;
-    }
-    int ok = fwrite(data, 1, size, f) == size;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        vi_status st = vi__fail(VI_E_IO, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        vi__free(tmp);
-        return st;
-    }
-    vi__free(tmp);
     return VI_OK;
 }
 

@@ -8,6 +8,12 @@
 
 #define HEADER_SIZE 40
 #define MAX_PAYLOAD ((uint64_t)1 << 36) /* 64 GiB: far beyond any sane file, bounds inflate */
+/* Deflate codes a 258-byte match in no less than 2 bits: a zlib stream never inflates to more
+ * than 1032 times its size. A payload size beyond that cannot be true. */
+#define MAX_INFLATE_RATIO 1032
+/* The payload buffer starts at this or 4 x the compressed size and doubles as inflate fills it,
+ * so that memory follows what the file holds, not what its header claims. */
+#define FIRST_PAYLOAD_CHUNK ((size_t)1 << 20)
 #define MAX_KEY 255
 
 enum entry_type { ENTRY_STR = 1, ENTRY_I64 = 2, ENTRY_F64 = 3, ENTRY_TENSOR = 4 };
@@ -220,13 +226,18 @@ vi_status vi__doc_parse(const uint8_t *buf, size_t n, const char magic[8], vi_st
                         (unsigned long long)(compressed + HEADER_SIZE));
     if (payload_size > MAX_PAYLOAD || payload_size < 4)
         return vi__fail(bad, "absurd payload size %llu", (unsigned long long)payload_size);
+    if (payload_size / MAX_INFLATE_RATIO > compressed)
+        return vi__fail(bad, "the header declares a %llu-byte payload, more than its %llu "
+                        "compressed bytes can hold", (unsigned long long)payload_size,
+                        (unsigned long long)compressed);
 
+    size_t cap = compressed < FIRST_PAYLOAD_CHUNK / 4 ? FIRST_PAYLOAD_CHUNK : (size_t)compressed * 4;
+    if (cap > payload_size) cap = (size_t)payload_size;
     vi__doc *doc = vi__calloc(1, sizeof *doc);
-    if (doc) doc->payload = vi__malloc((size_t)payload_size);
+    if (doc) doc->payload = vi__malloc(cap);
     if (!doc || !doc->payload) {
         vi__doc_free(doc);
-        return vi__fail(VI_E_NOMEM, "out of memory for a %llu-byte payload",
-                        (unsigned long long)payload_size);
+        return vi__fail(VI_E_NOMEM, "out of memory for a %zu-byte payload", cap);
     }
     /* Inflate in chunks of at most 1 GiB because zlib's counters are 32-bit. */
     z_stream zs;
@@ -246,7 +257,18 @@ vi_status vi__doc_parse(const uint8_t *buf, size_t n, const char magic[8], vi_st
             in_left -= zs.avail_in;
         }
         if (zs.avail_out == 0 && out_done < payload_size) {
-            size_t room = (size_t)payload_size - out_done;
+            if (out_done == cap) { /* full: grow, never past the declared size */
+                size_t grown = cap > (size_t)payload_size / 2 ? (size_t)payload_size : cap * 2;
+                uint8_t *p = vi__realloc(doc->payload, grown);
+                if (!p) {
+                    inflateEnd(&zs);
+                    vi__doc_free(doc);
+                    return vi__fail(VI_E_NOMEM, "out of memory for a %zu-byte payload", grown);
+                }
+                doc->payload = p;
+                cap = grown;
+            }
+            size_t room = cap - out_done;
             zs.next_out = doc->payload + out_done;
             zs.avail_out = (uInt)(room > (1u << 30) ? (1u << 30) : room);
             out_done += zs.avail_out;

@@ -1,121 +1,15 @@
-/* Index: float16 storage of references, the FAISS frame-vector index, and two-stage search. */
+/* The index (index.h): references in a store, the FAISS frame-vector index over them, and the
+ * two-stage search. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../compare/compare.h"
 #include "index.h"
+#include "index_file.h"
 
-/* ---- float16 ---------------------------------------------------------------------------- */
-
-static uint16_t f32_to_f16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    const uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xffu;
-    uint32_t man = x & 0x7fffffu;
-    if (exp == 0xff) return (uint16_t)(sign | 0x7c00u | (man ? 0x200u : 0u));
-    const int32_t e = (int32_t)exp - 127 + 15;
-    if (e >= 31) return (uint16_t)(sign | 0x7c00u);
-    if (e <= 0) { /* subnormal half: value = h * 2^-24 */
-        if (e < -10) return (uint16_t)sign;
-        man |= 0x800000u;
-        const uint32_t shift = (uint32_t)(14 - e);
-        uint32_t h = man >> shift;
-        const uint32_t rem = man & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (h & 1u))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = ((uint32_t)e << 10) | (man >> 13);
-    const uint32_t rem = man & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++; /* a carry rounds up the exponent */
-    return (uint16_t)(sign | h);
-}
-
-static float f16_to_f32(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-    uint32_t x;
-    if (exp == 0) {
-        const float f = (float)man * 0x1p-24f;
-        memcpy(&x, &f, 4);
-        x |= sign;
-    } else if (exp == 31) {
-        x = sign | 0x7f800000u | (man << 13);
-    } else {
-        x = sign | ((exp + 112) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
-void vi__f16_encode(uint16_t *dst, const float *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
-}
-
-void vi__f16_decode(float *dst, const uint16_t *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(src[i]);
-}
-
-/* ---- records ---------------------------------------------------------------------------- */
-
-/* [n_frames x dim float16][dim float32 video vector][n_frames int64 pts], padded to 8 bytes. */
-size_t vi__index_record_size(int32_t dim, int32_t n_frames) {
-    const size_t raw = (size_t)n_frames * (size_t)dim * 2 + (size_t)dim * 4 + (size_t)n_frames * 8;
-    return (raw + VI__INDEX_ALIGN - 1) / VI__INDEX_ALIGN * VI__INDEX_ALIGN;
-}
-
-static size_t video_part(int32_t dim, int32_t n_frames) {
-    return (size_t)n_frames * (size_t)dim * 2;
-}
-static size_t pts_part(int32_t dim, int32_t n_frames) {
-    return video_part(dim, n_frames) + (size_t)dim * 4;
-}
-
-const uint8_t *vi__index_storage(const struct vi_index *x) { return x->map ? x->map : x->heap; }
-
-vi_status vi__index_ref_embedding(const struct vi_index *x, int32_t i, struct vi_embedding **out) {
-    const int32_t nf = x->n_frames[i];
-    vi_status st = vi__embedding_alloc(x->dim, nf, x->model_id, out);
-    if (st != VI_OK) return st;
-    struct vi_embedding *e = *out;
-    const uint8_t *rec = vi__index_storage(x) + x->offset[i];
-    /* The storage is 8-byte aligned (records are padded, mappings page-aligned), but decode
-     * with memcpy-sized steps anyway so that nothing depends on it. */
-    const size_t nv = (size_t)nf * (size_t)x->dim;
-    uint16_t buf[1024];
-    for (size_t done = 0; done < nv;) {
-        const size_t m = nv - done < 1024 ? nv - done : 1024;
-        memcpy(buf, rec + done * 2, m * 2);
-        vi__f16_decode(e->frames + done, buf, m);
-        done += m;
-    }
-    memcpy(e->video, rec + video_part(x->dim, nf), (size_t)x->dim * 4);
-    memcpy(e->pts_us, rec + pts_part(x->dim, nf), (size_t)nf * 8);
-    e->duration = (double)x->duration_us[i] / 1e6;
-    return VI_OK;
-}
-
-vi_status vi__index_make_record(const struct vi_index *x, const char *id,
-                                const struct vi_embedding *e, uint8_t **rec, size_t *len) {
-    *rec = NULL;
-    *len = 0;
-    if (x->model_id && (strcmp(x->model_id, e->model_id) != 0 || x->dim != e->dim))
-        return vi__fail(VI_E_FORMAT, "cannot add '%s': its embedding comes from model %s, the "
-                        "index holds model %s", id, e->model_id, x->model_id);
-    if (e->n_frames < 1 || e->dim < 1)
-        return vi__fail(VI_E_INVALID_ARG, "cannot add '%s': empty embedding", id);
-    const size_t n = vi__index_record_size(e->dim, e->n_frames);
-    uint8_t *r = vi__calloc(1, n);
-    if (!r) return vi__fail(VI_E_NOMEM, "cannot add '%s': out of memory", id);
-    vi__f16_encode((uint16_t *)(void *)r, e->frames, (size_t)e->n_frames * (size_t)e->dim);
-    memcpy(r + video_part(e->dim, e->n_frames), e->video, (size_t)e->dim * 4);
-    memcpy(r + pts_part(e->dim, e->n_frames), e->pts_us, (size_t)e->n_frames * 8);
-    *rec = r;
-    *len = n;
-    return VI_OK;
-}
-
-/* ---- the reference table ---------------------------------------------------------------- */
+/* ---- options and life cycle ------------------------------------------------------------- */
 
 vi_status vi__index_resolve_options(const vi_index_options *in, vi_index_options *out) {
     memset(out, 0, sizeof *out);
@@ -138,120 +32,74 @@ vi_status vi__index_resolve_options(const vi_index_options *in, vi_index_options
                         (int)out->effort);
     if (out->read_only != 0 && out->read_only != 1)
         return vi__fail(VI_E_INVALID_ARG, "index options: read_only must be 0 or 1");
+    if (out->replace != 0 && out->replace != 1)
+        return vi__fail(VI_E_INVALID_ARG, "index options: replace must be 0 or 1");
+    if (out->replace && out->read_only)
+        return vi__fail(VI_E_INVALID_ARG, "index options: replace and read_only exclude each "
+                        "other");
     if (!out->candidates) out->candidates = VI__INDEX_DEFAULT_CANDIDATES;
     if (!out->frame_neighbors) out->frame_neighbors = VI__INDEX_DEFAULT_NEIGHBORS;
     return VI_OK;
 }
 
-struct vi_index *vi__index_new(const vi_index_options *resolved) {
+static struct vi_index *index_new(const vi_index_options *resolved) {
     struct vi_index *x = vi__calloc(1, sizeof *x);
-    if (!x) return NULL;
-    x->opts = *resolved;
-    x->fd = -1;
+    if (x) x->opts = *resolved;
     return x;
 }
 
-#define GROW(field, cap)                                                                       \
-    do {                                                                                       \
-        void *p_ = vi__realloc(x->field, (size_t)(cap) * sizeof *x->field);                   \
-        if (!p_) return vi__fail(VI_E_NOMEM, "out of memory");                                 \
-        x->field = p_;                                                                         \
-    } while (0)
-
-vi_status vi__index_push(struct vi_index *x, const char *id, const char *model_id, int32_t dim,
-                         int32_t n_frames, int64_t duration_us, uint64_t offset, uint32_t crc) {
-    if (x->n == INT32_MAX) return vi__fail(VI_E_INVALID_ARG, "the index is full");
-    if (x->n == x->cap) {
-        const int32_t cap = x->cap ? (x->cap > INT32_MAX / 2 ? INT32_MAX : x->cap * 2) : 16;
-        GROW(ids, cap);
-        GROW(row0, cap);
-        GROW(n_frames, cap);
-        GROW(duration_us, cap);
-        GROW(offset, cap);
-        GROW(crc, cap);
-        x->cap = cap;
+vi_status vi__index_create(const vi_index_options *resolved, struct vi_index **out) {
+    *out = NULL;
+    struct vi_index *x = index_new(resolved);
+    if (!x) return vi__fail(VI_E_NOMEM, "out of memory");
+    vi_status st = vi__heap_store_create(&x->store);
+    if (st != VI_OK) {
+        vi__free(x);
+        return st;
     }
-    char *idc = vi__strdup(id);
-    char *mid = x->model_id ? NULL : vi__strdup(model_id);
-    if (!idc || (!x->model_id && !mid)) {
-        vi__free(idc);
-        vi__free(mid);
-        return vi__fail(VI_E_NOMEM, "out of memory");
-    }
-    if (!x->model_id) {
-        x->model_id = mid;
-        x->dim = dim;
-    }
-    x->ids[x->n] = idc;
-    x->row0[x->n] = x->total;
-    x->n_frames[x->n] = n_frames;
-    x->duration_us[x->n] = duration_us;
-    x->offset[x->n] = offset;
-    x->crc[x->n] = crc;
-    x->n++;
-    x->total += n_frames;
+    *out = x;
     return VI_OK;
-}
-
-/* Forget the last reference (an add that failed after registering it). */
-static void pop_last(struct vi_index *x) {
-    x->n--;
-    x->total -= x->n_frames[x->n];
-    vi__free(x->ids[x->n]);
-    if (x->n == 0) {
-        vi__free(x->model_id);
-        x->model_id = NULL;
-    }
 }
 
 /* ---- FAISS ------------------------------------------------------------------------------ */
 
-int32_t vi__index_wanted_kind(const struct vi_index *x) {
+/* The kind of FAISS index the options and the current size call for. */
+static int32_t wanted_kind(const struct vi_index *x) {
     switch (x->opts.kind) {
     case VI_INDEX_EXACT: return VI__FAISS_FLAT;
     case VI_INDEX_HNSW: return VI__FAISS_HNSW;
-    case VI_INDEX_IVFPQ: return x->total < VI__INDEX_IVFPQ_MIN ? VI__FAISS_FLAT : VI__FAISS_IVFPQ;
-    default: return x->total < VI__INDEX_AUTO_EXACT_MAX ? VI__FAISS_FLAT : VI__FAISS_IVFPQ;
+    case VI_INDEX_IVFPQ:
+        return x->refs.total < VI__INDEX_IVFPQ_MIN ? VI__FAISS_FLAT : VI__FAISS_IVFPQ;
+    default: return x->refs.total < VI__INDEX_AUTO_EXACT_MAX ? VI__FAISS_FLAT : VI__FAISS_IVFPQ;
     }
 }
 
 /* Decode global rows [from, to) into `dst` (row-major float32). */
 static void decode_rows(const struct vi_index *x, int64_t from, int64_t to, float *dst) {
-    /* first reference holding `from` */
-    int32_t lo = 0, hi = x->n - 1;
-    while (lo < hi) {
-        const int32_t mid = lo + (hi - lo + 1) / 2;
-        if (x->row0[mid] <= from) lo = mid;
-        else hi = mid - 1;
-    }
-    const uint8_t *base = vi__index_storage(x);
-    const size_t dim = (size_t)x->dim;
-    for (int32_t i = lo; from < to; i++) {
-        const int64_t j0 = from - x->row0[i];
-        int64_t m = x->n_frames[i] - j0;
+    const struct vi__refs *r = &x->refs;
+    const size_t dim = (size_t)r->dim;
+    for (int32_t i = vi__refs_of_row(r, from); from < to; i++) {
+        const int64_t j0 = from - r->row0[i];
+        int64_t m = r->n_frames[i] - j0;
         if (m > to - from) m = to - from;
-        const uint8_t *src = base + x->offset[i] + (size_t)j0 * dim * 2;
-        uint16_t buf[1024];
-        const size_t nv = (size_t)m * dim;
-        for (size_t done = 0; done < nv;) {
-            const size_t c = nv - done < 1024 ? nv - done : 1024;
-            memcpy(buf, src + done * 2, c * 2);
-            vi__f16_decode(dst + done, buf, c);
-            done += c;
-        }
-        dst += nv;
+        vi__record_frames(x->store->base + r->offset[i], r->dim, (int32_t)j0, (int32_t)m, dst);
+        dst += (size_t)m * dim;
         from += m;
     }
+}
+
+static void rows_source(void *ctx, int64_t from, int64_t to, float *dst) {
+    decode_rows(ctx, from, to, dst);
 }
 
 #define CHUNK_ROWS 8192
 
 static vi_status add_rows(struct vi_index *x, int64_t from) {
-    float *buf = vi__mallocarray((size_t)CHUNK_ROWS * (size_t)x->dim, sizeof(float));
+    float *buf = vi__mallocarray((size_t)CHUNK_ROWS * (size_t)x->refs.dim, sizeof(float));
     if (!buf) return vi__fail(VI_E_NOMEM, "out of memory while indexing frame vectors");
     vi_status st = VI_OK;
-    while (st == VI_OK && from < x->total) {
-        const int64_t to = x->total - from > CHUNK_ROWS ? from + CHUNK_ROWS : x->total;
+    while (st == VI_OK && from < x->refs.total) {
+        const int64_t to = x->refs.total - from > CHUNK_ROWS ? from + CHUNK_ROWS : x->refs.total;
         decode_rows(x, from, to, buf);
         st = vi__faiss_add(x->faiss, to - from, buf);
         from = to;
@@ -264,38 +112,54 @@ static vi_status add_rows(struct vi_index *x, int64_t from) {
  * 30 vectors per list (FAISS warns below 39; measured no recall change at 30), at least the
  * 10 000 that 256-centroid codebooks need. */
 static vi_status train_ivfpq(struct vi_index *x) {
-    int64_t lists = (int64_t)llround(sqrt((double)x->total) / 2); /* as faiss_shim.cpp */
+    const int64_t total = x->refs.total;
+    int64_t lists = (int64_t)llround(sqrt((double)total) / 2); /* as faiss_shim.cpp */
     lists = lists < 64 ? 64 : lists > 16384 ? 16384 : lists;
     int64_t n = lists * 30 < VI__INDEX_IVFPQ_MIN ? VI__INDEX_IVFPQ_MIN : lists * 30;
-    if (n > x->total) n = x->total;
-    float *sample = vi__mallocarray((size_t)n * (size_t)x->dim, sizeof(float));
+    if (n > total) n = total;
+    float *sample = vi__mallocarray((size_t)n * (size_t)x->refs.dim, sizeof(float));
     if (!sample) return vi__fail(VI_E_NOMEM, "out of memory while training the index");
     for (int64_t i = 0; i < n; i++) {
-        const int64_t row = (int64_t)((double)i * (double)x->total / (double)n);
-        decode_rows(x, row, row + 1, sample + (size_t)i * (size_t)x->dim);
+        const int64_t row = (int64_t)((double)i * (double)total / (double)n);
+        decode_rows(x, row, row + 1, sample + (size_t)i * (size_t)x->refs.dim);
     }
     vi_status st = vi__faiss_train(x->faiss, n, sample);
     vi__free(sample);
     return st;
 }
 
-vi_status vi__index_sync_faiss(struct vi_index *x) {
-    if (x->total == 0) return VI_OK;
-    const int32_t want = vi__index_wanted_kind(x);
-    if (x->faiss && vi__faiss_kind(x->faiss) != want) {
-        vi__faiss_free(x->faiss);
-        x->faiss = NULL;
+/* The store's cached structure, when it matches (only HNSW and IVF-PQ are cached: a flat
+ * index is rebuilt faster than read). */
+static void load_cache(struct vi_index *x) {
+    const int32_t want = wanted_kind(x);
+    if (want == VI__FAISS_FLAT || x->refs.total == 0) return;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    vi__faiss *f = NULL;
+    if (x->store->ops->read_cache(x->store, want, &buf, &n) == VI_OK && buf &&
+        vi__faiss_cache_load(buf, n, want, x->refs.dim, x->refs.total, x->opts.effort,
+                             rows_source, x, &f) == VI_OK) {
+        x->faiss = f;
     }
-    if (x->faiss && vi__faiss_count(x->faiss) > x->total) { /* stale: rebuild */
+    vi__clear_error(); /* missing, stale or damaged: rebuilt below */
+    vi__free(buf);
+}
+
+/* Bring the FAISS index up to date with the references (build, switch kind, or add rows). */
+static vi_status sync_faiss(struct vi_index *x) {
+    if (x->refs.total == 0) return VI_OK;
+    const int32_t want = wanted_kind(x);
+    if (x->faiss && (vi__faiss_kind(x->faiss) != want ||
+                     vi__faiss_count(x->faiss) > x->refs.total)) { /* other kind or stale */
         vi__faiss_free(x->faiss);
         x->faiss = NULL;
     }
     vi_status st = VI_OK;
     if (!x->faiss) {
-        st = vi__faiss_create(want, x->dim, x->total, x->opts.effort, &x->faiss);
+        st = vi__faiss_create(want, x->refs.dim, x->refs.total, x->opts.effort, &x->faiss);
         if (st == VI_OK && want == VI__FAISS_IVFPQ) st = train_ivfpq(x);
     }
-    if (st == VI_OK && vi__faiss_count(x->faiss) < x->total) {
+    if (st == VI_OK && vi__faiss_count(x->faiss) < x->refs.total) {
         st = add_rows(x, vi__faiss_count(x->faiss));
         x->faiss_dirty = 1;
     }
@@ -306,68 +170,140 @@ vi_status vi__index_sync_faiss(struct vi_index *x) {
     return st;
 }
 
-/* ---- adding ----------------------------------------------------------------------------- */
+vi_status vi__index_sync(struct vi_index *x) { return sync_faiss(x); }
 
-struct vi_embedding *vi__embedding_copy(const struct vi_embedding *e) {
-    struct vi_embedding *c;
-    if (vi__embedding_alloc(e->dim, e->n_frames, e->model_id, &c) != VI_OK) return NULL;
-    memcpy(c->video, e->video, (size_t)e->dim * sizeof(float));
-    memcpy(c->frames, e->frames, (size_t)e->dim * e->n_frames * sizeof(float));
-    memcpy(c->pts_us, e->pts_us, (size_t)e->n_frames * sizeof(int64_t));
-    c->duration = e->duration;
-    return c;
-}
-
-static int64_t duration_us(const struct vi_embedding *e) {
-    const double d = e->duration * 1e6;
-    return isfinite(d) && d > 0 ? (int64_t)llround(d < 9e18 ? d : 9e18) : 0;
-}
-
-vi_status vi__index_add(struct vi_index *x, const char *id, const struct vi_embedding *e) {
-    if (x->path) return vi__index_disk_append(x, id, e);
-    uint8_t *rec;
-    size_t len;
-    vi_status st = vi__index_make_record(x, id, e, &rec, &len);
-    if (st != VI_OK) return st;
-    if (x->heap_len + len > x->heap_cap) {
-        size_t cap = x->heap_cap ? x->heap_cap : 65536;
-        while (cap < x->heap_len + len) cap *= 2;
-        uint8_t *h = vi__realloc(x->heap, cap);
-        if (!h) {
-            vi__free(rec);
-            return vi__fail(VI_E_NOMEM, "cannot add '%s': out of memory", id);
-        }
-        x->heap = h;
-        x->heap_cap = cap;
+int32_t vi__index_kind_used(const struct vi_index *x) {
+    if (!x || !x->faiss) return VI_INDEX_EXACT;
+    switch (vi__faiss_kind(x->faiss)) {
+    case VI__FAISS_HNSW: return VI_INDEX_HNSW;
+    case VI__FAISS_IVFPQ: return VI_INDEX_IVFPQ;
+    default: return VI_INDEX_EXACT;
     }
-    memcpy(x->heap + x->heap_len, rec, len);
-    const uint32_t crc = vi__crc32(0, rec, len);
-    vi__free(rec);
-    st = vi__index_push(x, id, e->model_id, e->dim, e->n_frames, duration_us(e), x->heap_len, crc);
-    if (st != VI_OK) return st;
-    x->heap_len += len;
-    if (x->defer_sync) return VI_OK;
-    st = vi__index_sync_faiss(x);
-    if (st != VI_OK) { /* leave the index as it was */
-        pop_last(x);
-        x->heap_len -= len;
-        vi__index_sync_faiss(x);
+}
+
+/* ---- opening, flushing, saving ---------------------------------------------------------- */
+
+vi_status vi__index_open(const char *path, const vi_index_options *o, struct vi_index **out) {
+    *out = NULL;
+    struct vi_index *x = index_new(o);
+    if (!x) return vi__fail(VI_E_NOMEM, "out of memory");
+    int32_t stored_kind = VI_INDEX_AUTO;
+    int single = 0;
+    vi_status st = VI_OK;
+    struct stat sb;
+    /* An existing file is a single-file index (read whole into memory) or a manifest. */
+    if (!o->replace && stat(path, &sb) == 0) {
+        st = vi__index_file_load(path, &single, &x->store, &x->refs, &stored_kind);
+        if (st == VI_OK && single && !o->read_only)
+            st = vi__fail(VI_E_FORMAT, "%s is a single-file index (vi_index_save), which cannot "
+                          "be added to: open it read-only, or build an on-disk index", path);
+    }
+    if (st == VI_OK && !single) {
+        const struct vi__disk_open how = {o->read_only, o->replace};
+        st = vi__disk_store_open(path, &how, &x->store, &x->refs, &stored_kind);
+    }
+    if (st == VI_OK) {
+        if (x->opts.kind == VI_INDEX_AUTO && !o->replace) x->opts.kind = stored_kind;
+        else if (x->opts.kind != stored_kind && !o->read_only)
+            st = x->store->ops->set_kind(x->store, x->opts.kind); /* the kind chosen sticks */
+    }
+    if (st == VI_OK) {
+        load_cache(x);
+        st = sync_faiss(x);
+    }
+    if (st != VI_OK) {
+        x->faiss_dirty = 0; /* nothing to save; keep the error message */
+        vi__index_free(x);
         return st;
     }
+    *out = x;
     return VI_OK;
 }
 
-/* ---- search ----------------------------------------------------------------------------- */
-
-static int32_t ref_of_row(const struct vi_index *x, int64_t row) {
-    int32_t lo = 0, hi = x->n - 1;
-    while (lo < hi) {
-        const int32_t mid = lo + (hi - lo + 1) / 2;
-        if (x->row0[mid] <= row) lo = mid;
-        else hi = mid - 1;
+static vi_status write_cache(struct vi_index *x) {
+    if (!x->faiss || !x->faiss_dirty) return VI_OK;
+    if (vi__faiss_kind(x->faiss) == VI__FAISS_FLAT) {
+        x->faiss_dirty = 0;
+        return VI_OK;
     }
-    return lo;
+    uint8_t *payload;
+    size_t n;
+    vi_status st = vi__faiss_cache_save(x->faiss, &payload, &n);
+    if (st != VI_OK) return st;
+    st = x->store->ops->write_cache(x->store, vi__faiss_kind(x->faiss),
+                                    vi__faiss_count(x->faiss), payload, n);
+    vi__free(payload);
+    if (st == VI_OK) x->faiss_dirty = 0;
+    return st;
 }
+
+vi_status vi__index_flush(struct vi_index *x) {
+    if (x->store->read_only) return VI_OK;
+    vi_status st = x->store->ops->commit(x->store);
+    return st == VI_OK ? write_cache(x) : st;
+}
+
+vi_status vi__index_save(const struct vi_index *x, const char *path) {
+    const int own = vi__disk_store_owns(x->store, path);
+    if (own == 1 && !x->store->uncommitted) return VI_OK; /* its manifest is current */
+    if (own)
+        return vi__fail(VI_E_INVALID_ARG, "vi_index_save: %s is a file of the open index %s; "
+                        "saving over it would destroy the index", path, x->store->path);
+    uint8_t *buf;
+    size_t n;
+    vi_status st = vi__index_file_encode(&x->refs, x->store->base, x->opts.kind, &buf, &n);
+    if (st != VI_OK) return st;
+    st = vi__write_file_atomic(path, buf, n);
+    vi__free(buf);
+    return st;
+}
+
+void vi__index_free(struct vi_index *x) {
+    if (!x) return;
+    /* best effort: vi_index_flush reports errors; a replace never committed is dropped */
+    if (x->store && !x->store->read_only && !x->store->uncommitted) write_cache(x);
+    if (x->store) x->store->ops->close(x->store);
+    vi__refs_clear(&x->refs);
+    vi__faiss_free(x->faiss);
+    vi__free(x);
+}
+
+/* ---- adding ----------------------------------------------------------------------------- */
+
+vi_status vi__index_add(struct vi_index *x, const char *id, const struct vi_embedding *e) {
+    struct vi__refs *r = &x->refs;
+    if (r->model_id && (strcmp(r->model_id, e->model_id) != 0 || r->dim != e->dim))
+        return vi__fail(VI_E_FORMAT, "cannot add '%s': its embedding comes from model %s, the "
+                        "index holds model %s", id, e->model_id, r->model_id);
+    if (e->n_frames < 1 || e->dim < 1)
+        return vi__fail(VI_E_INVALID_ARG, "cannot add '%s': empty embedding", id);
+    if (r->n == INT32_MAX) return vi__fail(VI_E_INVALID_ARG, "cannot add '%s': the index is full", id);
+    uint8_t *rec;
+    size_t len;
+    vi_status st = vi__record_encode(e, &rec, &len);
+    if (st != VI_OK) return st;
+    const int64_t dur = vi__duration_us(e->duration);
+    const uint32_t crc = vi__crc32(0, rec, len);
+    /* Room in the table first: once the store has committed the record, only FAISS can fail. */
+    st = vi__refs_push(r, id, e->model_id, e->dim, e->n_frames, dur, 0, crc);
+    uint64_t off = 0;
+    if (st == VI_OK) {
+        const struct vi__entry entry = {id, e->model_id, e->dim, e->n_frames, dur};
+        st = x->store->ops->append(x->store, &entry, rec, len, &off);
+        if (st != VI_OK) vi__refs_pop(r);
+        else r->offset[r->n - 1] = off;
+    }
+    vi__free(rec);
+    if (st != VI_OK || x->defer_sync) return st;
+    st = sync_faiss(x);
+    if (st != VI_OK && !x->store->path) { /* in memory: leave the index as it was */
+        vi__refs_pop(r);
+        sync_faiss(x);
+    }
+    return st;
+}
+
+/* ---- search ----------------------------------------------------------------------------- */
 
 struct vote {
     int32_t ref, bucket, qi;
@@ -408,31 +344,30 @@ static int by_cand_score(const void *a, const void *b) {
  * frame per bucket. A reference scores its best bucket (plus half of the two beside it), plus
  * half of a "loose" vote that ignores the offset (each query frame's best similarity to it),
  * which keeps speed-changed copies (whose offset drifts across buckets) among the candidates.
+ * `c` has room for every reference; `*n_out` receives how many got votes, best first.
  */
-static vi_status pick_candidates(const struct vi_index *x, const struct vi_embedding *q,
-                                 int32_t want, struct cand **out, int32_t *n_out) {
-    *out = NULL;
+static vi_status vote_candidates(const struct vi_index *x, const struct vi_embedding *q,
+                                 struct cand *c, int32_t *n_out) {
     *n_out = 0;
+    const struct vi__refs *r = &x->refs;
     const int64_t nq = q->n_frames;
     int32_t k = x->opts.frame_neighbors;
-    if (k > x->total) k = (int32_t)x->total;
+    if (k > r->total) k = (int32_t)r->total;
     float *sims = vi__mallocarray((size_t)nq * (size_t)k, sizeof *sims);
     int64_t *labels = vi__mallocarray((size_t)nq * (size_t)k, sizeof *labels);
     struct vote *v = vi__mallocarray((size_t)nq * (size_t)k, sizeof *v);
-    struct cand *c = NULL;
     vi_status st = (sims && labels && v) ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
     if (st == VI_OK) st = vi__faiss_search(x->faiss, nq, q->frames, k, sims, labels);
     size_t nv = 0;
-    const uint8_t *base = vi__index_storage(x);
+    const uint8_t *base = x->store->base;
     for (int64_t i = 0; st == VI_OK && i < nq * k; i++) {
-        if (labels[i] < 0 || labels[i] >= x->total || !(sims[i] > 0)) continue;
-        const int32_t r = ref_of_row(x, labels[i]);
-        const int64_t j = labels[i] - x->row0[r];
-        int64_t tr;
-        memcpy(&tr, base + x->offset[r] + pts_part(x->dim, x->n_frames[r]) + (size_t)j * 8, 8);
+        if (labels[i] < 0 || labels[i] >= r->total || !(sims[i] > 0)) continue;
+        const int32_t ref = vi__refs_of_row(r, labels[i]);
+        const int32_t j = (int32_t)(labels[i] - r->row0[ref]);
+        const int64_t tr = vi__record_pts(base + r->offset[ref], r->dim, r->n_frames[ref], j);
         const double off = ((double)tr - (double)q->pts_us[i / k]) / 1e6;
         const double b = floor(off / BUCKET_S + 0.5);
-        v[nv].ref = r;
+        v[nv].ref = ref;
         v[nv].bucket = b > 1e9 ? 1000000000 : b < -1e9 ? -1000000000 : (int32_t)b;
         v[nv].qi = (int32_t)(i / k);
         v[nv].sim = sims[i];
@@ -442,10 +377,9 @@ static vi_status pick_candidates(const struct vi_index *x, const struct vi_embed
     vi__free(labels);
     int32_t nc = 0;
     if (st == VI_OK && nv > 0) {
-        c = vi__mallocarray(nv, sizeof *c);
         float *bucket_sum = vi__mallocarray(nv, sizeof *bucket_sum);
         int32_t *bucket_id = vi__mallocarray(nv, sizeof *bucket_id);
-        if (!c || !bucket_sum || !bucket_id) st = vi__fail(VI_E_NOMEM, "out of memory");
+        if (!bucket_sum || !bucket_id) st = vi__fail(VI_E_NOMEM, "out of memory");
         if (st == VI_OK) {
             /* strict votes: per (ref, bucket), the sum over query frames of their best sim */
             qsort(v, nv, sizeof *v, by_ref_bucket_qi);
@@ -498,12 +432,52 @@ static vi_status pick_candidates(const struct vi_index *x, const struct vi_embed
             }
             c[ci].score += 0.5f * loose; /* both passes visit the refs in ascending order */
             qsort(c, (size_t)nc, sizeof *c, by_cand_score);
-            if (nc > want) nc = want;
         }
         vi__free(bucket_sum);
         vi__free(bucket_id);
     }
     vi__free(v);
+    if (st == VI_OK) *n_out = nc;
+    return st;
+}
+
+/*
+ * The references to compare in full: the `want` best by vote. When fewer than `fill` got votes
+ * (k larger than the candidates, or frame neighbours concentrated on a few references), the
+ * rest are the references whose video vectors are closest to the query's, so that a search
+ * returns the k results asked for whenever the index holds k references.
+ */
+static vi_status pick_candidates(const struct vi_index *x, const struct vi_embedding *q,
+                                 int32_t want, int32_t fill, struct cand **out, int32_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    const struct vi__refs *r = &x->refs;
+    struct cand *c = vi__mallocarray((size_t)r->n, sizeof *c);
+    if (!c) return vi__fail(VI_E_NOMEM, "out of memory");
+    int32_t nc = 0;
+    vi_status st = vote_candidates(x, q, c, &nc);
+    if (st == VI_OK && nc > want) nc = want;
+    if (st == VI_OK && nc < fill) {
+        uint8_t *chosen = vi__calloc((size_t)r->n, 1);
+        float *video = vi__mallocarray((size_t)r->dim, sizeof *video);
+        struct cand *rest = vi__mallocarray((size_t)r->n, sizeof *rest);
+        if (!chosen || !video || !rest) st = vi__fail(VI_E_NOMEM, "out of memory");
+        int32_t nr = 0;
+        for (int32_t i = 0; st == VI_OK && i < nc; i++) chosen[c[i].ref] = 1;
+        for (int32_t i = 0; st == VI_OK && i < r->n; i++) {
+            if (chosen[i]) continue;
+            vi__record_video(x->store->base + r->offset[i], r->dim, r->n_frames[i], video);
+            rest[nr].ref = i;
+            rest[nr++].score = vi__dot(video, q->video, r->dim);
+        }
+        if (st == VI_OK) {
+            qsort(rest, (size_t)nr, sizeof *rest, by_cand_score);
+            for (int32_t i = 0; nc < fill && i < nr; i++) c[nc++] = rest[i];
+        }
+        vi__free(chosen);
+        vi__free(video);
+        vi__free(rest);
+    }
     if (st != VI_OK) {
         vi__free(c);
         return st;
@@ -539,29 +513,31 @@ void vi_hits_free(vi_hits *h) {
 vi_status vi__index_search(const struct vi_index *x, const struct vi_embedding *q, int32_t k,
                            struct vi_hits **out) {
     *out = NULL;
-    if (x->model_id && (strcmp(x->model_id, q->model_id) != 0 || x->dim != q->dim))
+    const struct vi__refs *r = &x->refs;
+    if (r->model_id && (strcmp(r->model_id, q->model_id) != 0 || r->dim != q->dim))
         return vi__fail(VI_E_FORMAT, "the query comes from model %s but the index holds model %s",
-                        q->model_id, x->model_id);
-    /* Stage 1, unless the catalogue is small enough to compare everything. */
+                        q->model_id, r->model_id);
+    /* Stage 1, unless the catalogue is small enough to compare everything. At least k
+     * references are compared, so that k results come back when the index holds k. */
+    const int32_t want = x->opts.candidates > k ? x->opts.candidates : k;
     struct cand *cands = NULL;
-    int32_t nc = x->n;
+    int32_t nc = r->n;
     vi_status st = VI_OK;
-    if (x->faiss && x->n > x->opts.candidates)
-        st = pick_candidates(x, q, x->opts.candidates, &cands, &nc);
+    if (x->faiss && r->n > want) st = pick_candidates(x, q, want, k, &cands, &nc);
     if (st != VI_OK) return st;
     /* Stage 2: the full comparison, with localisation, of each candidate. */
     struct scored *all = vi__calloc((size_t)(nc ? nc : 1), sizeof *all);
     struct vi_hits *h = vi__calloc(1, sizeof *h);
     st = (all && h) ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
     for (int32_t i = 0; st == VI_OK && i < nc; i++) {
-        const int32_t r = cands ? cands[i].ref : i;
-        struct vi_embedding *ref = NULL;
-        st = vi__index_ref_embedding(x, r, &ref);
-        if (st == VI_OK) st = vi__compare(q, ref, 1, &all[i].match);
-        vi_embedding_free(ref);
+        const int32_t ref = cands ? cands[i].ref : i;
+        struct vi_embedding *e = NULL;
+        st = vi__record_embedding(r, x->store->base, ref, &e);
+        if (st == VI_OK) st = vi__compare(q, e, 1, &all[i].match);
+        vi_embedding_free(e);
         if (st == VI_OK) {
             all[i].score = all[i].match->score;
-            all[i].ref = r;
+            all[i].ref = ref;
         }
     }
     vi__free(cands);
@@ -572,7 +548,7 @@ vi_status vi__index_search(const struct vi_index *x, const struct vi_embedding *
         h->matches = vi__calloc((size_t)(n ? n : 1), sizeof *h->matches);
         if (!h->ids || !h->matches) st = vi__fail(VI_E_NOMEM, "out of memory");
         for (int32_t i = 0; st == VI_OK && i < n; i++) {
-            h->ids[i] = vi__strdup(x->ids[all[i].ref]);
+            h->ids[i] = vi__strdup(r->ids[all[i].ref]);
             if (!h->ids[i]) {
                 st = vi__fail(VI_E_NOMEM, "out of memory");
                 break;
@@ -590,21 +566,4 @@ vi_status vi__index_search(const struct vi_index *x, const struct vi_embedding *
     }
     *out = h;
     return VI_OK;
-}
-
-void vi__index_free(struct vi_index *x) {
-    if (!x) return;
-    vi__index_disk_close(x);
-    for (int32_t i = 0; i < x->n; i++) vi__free(x->ids[i]);
-    vi__free(x->ids);
-    vi__free(x->row0);
-    vi__free(x->n_frames);
-    vi__free(x->duration_us);
-    vi__free(x->offset);
-    vi__free(x->crc);
-    vi__free(x->model_id);
-    vi__free(x->heap);
-    vi__free(x->path);
-    vi__faiss_free(x->faiss);
-    vi__free(x);
 }

@@ -1,14 +1,15 @@
 /* FAISS behind a C interface (faiss_shim.h). Debian's libfaiss-dev ships the static C++ library
- * only, so this file is the whole bridge: it builds the three index kinds lib/index uses, and
- * turns every exception into a status and a message. */
+ * only, so this file is the whole bridge: it builds the three index kinds lib/index uses, saves
+ * and rebuilds the structure of the approximate ones for the on-disk cache, and turns every
+ * exception into a status and a message. */
 #include "faiss_shim.h"
+
+#include "../common/byteorder.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/impl/FaissException.h>
-#include <faiss/impl/io.h>
-#include <faiss/index_io.h>
 
 #include <algorithm>
 #include <cmath>
@@ -66,13 +67,6 @@ void set_effort(faiss::Index *index, int32_t effort) {
         ivf->nprobe = (size_t)std::min<int64_t>(effort > 0 ? effort : kDefaultNprobe,
                                                 (int64_t)ivf->nlist);
     }
-}
-
-int32_t kind_of(const faiss::Index *index) {
-    if (dynamic_cast<const faiss::IndexHNSW *>(index)) return VI__FAISS_HNSW;
-    if (dynamic_cast<const faiss::IndexIVFPQ *>(index)) return VI__FAISS_IVFPQ;
-    if (dynamic_cast<const faiss::IndexFlat *>(index)) return VI__FAISS_FLAT;
-    return 0;
 }
 
 } // namespace
@@ -133,7 +127,6 @@ void vi__faiss_free(vi__faiss *f) {
 
 int32_t vi__faiss_kind(const vi__faiss *f) { return f->kind; }
 int64_t vi__faiss_count(const vi__faiss *f) { return (int64_t)f->index->ntotal; }
-int vi__faiss_is_trained(const vi__faiss *f) { return f->index->is_trained ? 1 : 0; }
 
 vi_status vi__faiss_train(vi__faiss *f, int64_t n, const float *x) {
     return guarded("train", [&]() -> vi_status {
@@ -161,49 +154,260 @@ vi_status vi__faiss_search(const vi__faiss *f, int64_t nq, const float *q, int32
     });
 }
 
-vi_status vi__faiss_serialize(const vi__faiss *f, uint8_t **out, size_t *n) {
+} // extern "C"
+
+/* ---- cache: the structure of an HNSW or IVF-PQ index in our own layout ----------------------
+ *
+ * FAISS's own reader trusts its input (a damaged file throws from half-built objects, which
+ * leak), so the cache holds only what cannot be recomputed cheaply, in a layout this file reads
+ * itself and checks whole before building anything:
+ *   HNSW:   i32 dim, i64 n, i32 M, i32 entry point, i32 max level, i32 efConstruction,
+ *           n x i32 levels, i64 links, links x i32 neighbours (-1 = none). The vectors are the
+ *           index's own (the rows source), so they are not stored twice.
+ *   IVF-PQ: i32 dim, i64 n, i64 lists, i32 M, i32 bits, lists x dim f32 coarse centroids,
+ *           M x 256 x (dim / M) f32 codebooks, lists x i64 list sizes, then per list its
+ *           codes (size x M bytes) and labels (size x i64).
+ * Everything little-endian. */
+
+namespace {
+
+struct Writer {
+    std::vector<uint8_t> b;
+    void u32(uint32_t v) {
+        for (int i = 0; i < 4; i++) b.push_back((uint8_t)(v >> (8 * i)));
+    }
+    void i32(int32_t v) { u32((uint32_t)v); }
+    void i64(int64_t v) {
+        u32((uint32_t)(uint64_t)v);
+        u32((uint32_t)((uint64_t)v >> 32));
+    }
+    void f32(float v) {
+        uint32_t u;
+        std::memcpy(&u, &v, 4);
+        u32(u);
+    }
+    void bytes(const uint8_t *p, size_t n) { b.insert(b.end(), p, p + n); }
+};
+
+struct Reader {
+    const uint8_t *p;
+    size_t left;
+    bool ok = true;
+    bool take(size_t n, const uint8_t **out) {
+        if (!ok || left < n) return ok = false;
+        *out = p;
+        p += n;
+        left -= n;
+        return true;
+    }
+    int32_t i32() {
+        const uint8_t *q;
+        return take(4, &q) ? vi__get_lei32(q) : 0;
+    }
+    int64_t i64() {
+        const uint8_t *q;
+        return take(8, &q) ? vi__get_lei64(q) : 0;
+    }
+    /* `count` values of `size` bytes, only when the buffer holds them */
+    const uint8_t *array(int64_t count, size_t size) {
+        const uint8_t *q = nullptr;
+        if (count < 0 || (uint64_t)count > left / size) {
+            ok = false;
+            return nullptr;
+        }
+        take((size_t)count * size, &q);
+        return q;
+    }
+};
+
+vi_status bad_cache(const char *why) { return vi__fail(VI_E_FORMAT, "FAISS cache: %s", why); }
+
+constexpr int64_t kRowsChunk = 8192;
+
+/* Fill an index's flat storage from the rows source, in chunks. */
+void add_rows(faiss::Index *storage, int32_t dim, int64_t rows, vi__faiss_rows_fn fn, void *ctx) {
+    std::vector<float> buf((size_t)std::min<int64_t>(rows, kRowsChunk) * (size_t)dim);
+    for (int64_t from = 0; from < rows; from += kRowsChunk) {
+        const int64_t to = std::min(rows, from + kRowsChunk);
+        fn(ctx, from, to, buf.data());
+        storage->add((faiss::Index::idx_t)(to - from), buf.data());
+    }
+}
+
+vi_status load_hnsw(Reader &r, int32_t dim, int64_t rows, int32_t effort, vi__faiss_rows_fn fn,
+                    void *ctx, vi__faiss **out) {
+    const int32_t d = r.i32();
+    const int64_t n = r.i64();
+    const int32_t m = r.i32(), entry = r.i32(), max_level = r.i32(), ef_build = r.i32();
+    if (!r.ok || d != dim || n != rows || n > INT32_MAX || m != kHnswM || ef_build < 1 ||
+        ef_build > 4096)
+        return bad_cache("HNSW header does not match the index");
+    std::unique_ptr<faiss::IndexHNSWFlat> h(
+        new faiss::IndexHNSWFlat(dim, kHnswM, faiss::METRIC_INNER_PRODUCT));
+    faiss::HNSW &g = h->hnsw;
+    const int32_t top = (int32_t)g.cum_nneighbor_per_level.size() - 1; /* levels 1..top */
+    const uint8_t *lv = r.array(n, 4);
+    if (!r.ok) return bad_cache("truncated levels");
+    g.levels.resize((size_t)n);
+    g.offsets.assign((size_t)n + 1, 0);
+    int32_t highest = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t l = vi__get_lei32(lv + 4 * i);
+        if (l < 1 || l > top) return bad_cache("a node's level is out of range");
+        g.levels[(size_t)i] = l;
+        g.offsets[(size_t)i + 1] = g.offsets[(size_t)i] + (size_t)g.cum_nneighbor_per_level[(size_t)l];
+        highest = std::max(highest, l);
+    }
+    const int64_t links = r.i64();
+    if (!r.ok || links < 0 || (uint64_t)links != g.offsets[(size_t)n])
+        return bad_cache("link count does not match the levels");
+    const uint8_t *nb = r.array(links, 4);
+    if (!r.ok || r.left != 0) return bad_cache("truncated or padded links");
+    g.neighbors.resize((size_t)links);
+    for (int64_t k = 0; k < links; k++) {
+        const int32_t v = vi__get_lei32(nb + 4 * k);
+        if (v < -1 || v >= n) return bad_cache("a link points outside the index");
+        g.neighbors[(size_t)k] = v;
+    }
+    if (n == 0 ? (entry != -1 || max_level != -1)
+               : (entry < 0 || entry >= n || max_level != highest - 1 ||
+                  g.levels[(size_t)entry] - 1 != max_level))
+        return bad_cache("bad entry point");
+    g.entry_point = entry;
+    g.max_level = max_level;
+    g.efConstruction = ef_build;
+    add_rows(h->storage, dim, n, fn, ctx);
+    h->ntotal = (faiss::Index::idx_t)n;
+    set_effort(h.get(), effort);
+    auto *f = new vi__faiss;
+    f->kind = VI__FAISS_HNSW;
+    f->index = h.release();
+    *out = f;
+    return VI_OK;
+}
+
+vi_status load_ivfpq(Reader &r, int32_t dim, int64_t rows, int32_t effort, vi__faiss **out) {
+    const int32_t d = r.i32();
+    const int64_t n = r.i64(), lists = r.i64();
+    const int32_t m = r.i32(), bits = r.i32();
+    if (!r.ok || d != dim || n != rows || lists < 1 || lists > 65536 || m != kPqM || bits != 8 ||
+        dim % kPqM != 0)
+        return bad_cache("IVF-PQ header does not match the index");
+    const size_t code_size = (size_t)m, dsub = (size_t)(dim / m);
+    const uint8_t *cent = r.array(lists * dim, 4);
+    const uint8_t *book = r.array((int64_t)(m * 256 * dsub), 4);
+    const uint8_t *sizes = r.array(lists, 8);
+    if (!r.ok) return bad_cache("truncated centroids");
+    std::vector<float> c((size_t)lists * (size_t)dim);
+    for (size_t i = 0; i < c.size(); i++)
+        if (!std::isfinite(c[i] = vi__get_lef32(cent + 4 * i))) return bad_cache("bad centroid");
+    std::vector<float> pq((size_t)m * 256 * dsub);
+    for (size_t i = 0; i < pq.size(); i++)
+        if (!std::isfinite(pq[i] = vi__get_lef32(book + 4 * i))) return bad_cache("bad codebook");
+    int64_t total = 0;
+    for (int64_t l = 0; l < lists; l++) {
+        const int64_t s = vi__get_lei64(sizes + 8 * l);
+        if (s < 0 || s > n - total) return bad_cache("list sizes exceed the index");
+        total += s;
+    }
+    if (total != n) return bad_cache("list sizes do not add up to the index");
+    auto *quantizer = new faiss::IndexFlatIP(dim);
+    std::unique_ptr<faiss::IndexIVFPQ> ivf;
+    try {
+        ivf.reset(new faiss::IndexIVFPQ(quantizer, dim, (size_t)lists, m, 8,
+                                        faiss::METRIC_INNER_PRODUCT));
+    } catch (...) {
+        delete quantizer;
+        throw;
+    }
+    ivf->own_fields = true;
+    quantizer->add((faiss::Index::idx_t)lists, c.data());
+    ivf->pq.centroids = std::move(pq);
+    ivf->is_trained = true;
+    std::vector<faiss::Index::idx_t> ids;
+    for (int64_t l = 0; l < lists; l++) {
+        const int64_t s = vi__get_lei64(sizes + 8 * l);
+        const uint8_t *codes = r.array(s, code_size);
+        const uint8_t *labels = r.array(s, 8);
+        if (!r.ok) return bad_cache("truncated lists");
+        ids.resize((size_t)s);
+        for (int64_t k = 0; k < s; k++) {
+            ids[(size_t)k] = vi__get_lei64(labels + 8 * k);
+            if (ids[(size_t)k] < 0 || ids[(size_t)k] >= n) return bad_cache("a label is out of range");
+        }
+        if (s > 0) ivf->invlists->add_entries((size_t)l, (size_t)s, ids.data(), codes);
+    }
+    if (r.left != 0) return bad_cache("padded lists");
+    ivf->ntotal = (faiss::Index::idx_t)n;
+    set_effort(ivf.get(), effort);
+    auto *f = new vi__faiss;
+    f->kind = VI__FAISS_IVFPQ;
+    f->index = ivf.release();
+    *out = f;
+    return VI_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+vi_status vi__faiss_cache_save(const vi__faiss *f, uint8_t **out, size_t *n) {
     *out = nullptr;
     *n = 0;
-    return guarded("serialize", [&]() -> vi_status {
-        faiss::VectorIOWriter w;
-        faiss::write_index(f->index, &w);
-        uint8_t *buf = (uint8_t *)vi__malloc(w.data.size() ? w.data.size() : 1);
-        if (!buf) return vi__fail(VI_E_NOMEM, "faiss serialize: out of memory");
-        if (!w.data.empty()) std::memcpy(buf, w.data.data(), w.data.size());
+    return guarded("cache save", [&]() -> vi_status {
+        Writer w;
+        if (auto *h = dynamic_cast<const faiss::IndexHNSW *>(f->index)) {
+            const faiss::HNSW &g = h->hnsw;
+            w.i32((int32_t)h->d);
+            w.i64((int64_t)h->ntotal);
+            w.i32(kHnswM);
+            w.i32(g.entry_point);
+            w.i32(g.max_level);
+            w.i32(g.efConstruction);
+            for (int l : g.levels) w.i32(l);
+            w.i64((int64_t)g.neighbors.size());
+            for (auto v : g.neighbors) w.i32(v);
+        } else if (auto *ivf = dynamic_cast<const faiss::IndexIVFPQ *>(f->index)) {
+            const int64_t lists = (int64_t)ivf->nlist;
+            w.i32((int32_t)ivf->d);
+            w.i64((int64_t)ivf->ntotal);
+            w.i64(lists);
+            w.i32((int32_t)ivf->pq.M);
+            w.i32((int32_t)ivf->pq.nbits);
+            std::vector<float> c((size_t)lists * (size_t)ivf->d);
+            ivf->quantizer->reconstruct_n(0, (faiss::Index::idx_t)lists, c.data());
+            for (float v : c) w.f32(v);
+            for (float v : ivf->pq.centroids) w.f32(v);
+            for (int64_t l = 0; l < lists; l++) w.i64((int64_t)ivf->invlists->list_size((size_t)l));
+            for (int64_t l = 0; l < lists; l++) {
+                const size_t s = ivf->invlists->list_size((size_t)l);
+                faiss::InvertedLists::ScopedCodes codes(ivf->invlists, (size_t)l);
+                faiss::InvertedLists::ScopedIds ids(ivf->invlists, (size_t)l);
+                w.bytes(codes.get(), s * ivf->code_size);
+                for (size_t k = 0; k < s; k++) w.i64((int64_t)ids[k]);
+            }
+        } else {
+            return vi__fail(VI_E_INTERNAL, "faiss cache save: only HNSW and IVF-PQ are cached");
+        }
+        uint8_t *buf = (uint8_t *)vi__malloc(w.b.size() ? w.b.size() : 1);
+        if (!buf) return vi__fail(VI_E_NOMEM, "faiss cache save: out of memory");
+        if (!w.b.empty()) std::memcpy(buf, w.b.data(), w.b.size());
         *out = buf;
-        *n = w.data.size();
+        *n = w.b.size();
         return VI_OK;
     });
 }
 
-vi_status vi__faiss_deserialize(const uint8_t *buf, size_t n, int32_t effort, vi__faiss **out) {
+vi_status vi__faiss_cache_load(const uint8_t *buf, size_t n, int32_t kind, int32_t dim,
+                               int64_t rows, int32_t effort, vi__faiss_rows_fn fn, void *ctx,
+                               vi__faiss **out) {
     *out = nullptr;
-    return guarded("read", [&]() -> vi_status {
-        faiss::VectorIOReader r;
-        r.data.assign(buf, buf + n);
-        std::unique_ptr<faiss::Index> index(faiss::read_index(&r));
-        const int32_t kind = kind_of(index.get());
-        if (!kind) return vi__fail(VI_E_FORMAT, "faiss read: unexpected index type");
-        if (kind == VI__FAISS_FLAT && index->metric_type != faiss::METRIC_INNER_PRODUCT)
-            return vi__fail(VI_E_FORMAT, "faiss read: not an inner-product index");
-        set_effort(index.get(), effort);
-        auto *f = new vi__faiss;
-        f->kind = kind;
-        f->index = index.release();
-        *out = f;
-        return VI_OK;
+    return guarded("cache load", [&]() -> vi_status {
+        Reader r{buf, n};
+        if (kind == VI__FAISS_HNSW) return load_hnsw(r, dim, rows, effort, fn, ctx, out);
+        if (kind == VI__FAISS_IVFPQ) return load_ivfpq(r, dim, rows, effort, out);
+        return bad_cache("only HNSW and IVF-PQ are cached");
     });
-}
-
-size_t vi__faiss_memory(const vi__faiss *f) {
-    const size_t n = (size_t)f->index->ntotal, d = (size_t)f->index->d;
-    if (auto *h = dynamic_cast<const faiss::IndexHNSW *>(f->index))
-        return n * d * 4 + h->hnsw.neighbors.size() * sizeof(int32_t) +
-               h->hnsw.offsets.size() * sizeof(size_t) + h->hnsw.levels.size() * sizeof(int);
-    if (auto *ivf = dynamic_cast<const faiss::IndexIVFPQ *>(f->index))
-        return n * (ivf->code_size + sizeof(int64_t)) + ivf->nlist * d * 4 +
-               ivf->pq.centroids.size() * sizeof(float);
-    return n * d * 4;
 }
 
 } // extern "C"

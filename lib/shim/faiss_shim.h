@@ -30,8 +30,6 @@ VI_HIDDEN vi_status vi__faiss_create(int32_t kind, int32_t dim, int64_t n_train_
 VI_HIDDEN void vi__faiss_free(vi__faiss *f);
 VI_HIDDEN int32_t vi__faiss_kind(const vi__faiss *f);
 VI_HIDDEN int64_t vi__faiss_count(const vi__faiss *f);
-/* 1 when the index can take vectors (IVF-PQ must be trained first). */
-VI_HIDDEN int vi__faiss_is_trained(const vi__faiss *f);
 /* Train IVF-PQ on `n` vectors (a no-op for the other kinds). */
 VI_HIDDEN vi_status vi__faiss_train(vi__faiss *f, int64_t n, const float *x);
 /* Append `n` vectors; their labels continue from vi__faiss_count(). */
@@ -40,12 +38,19 @@ VI_HIDDEN vi_status vi__faiss_add(vi__faiss *f, int64_t n, const float *x);
  * neighbours get label -1. `scores` and `labels` hold nq * k entries. */
 VI_HIDDEN vi_status vi__faiss_search(const vi__faiss *f, int64_t nq, const float *q, int32_t k,
                                      float *scores, int64_t *labels);
-/* FAISS's own serialisation, into a new vi__malloc'ed buffer / from a buffer. */
-VI_HIDDEN vi_status vi__faiss_serialize(const vi__faiss *f, uint8_t **out, size_t *n);
-VI_HIDDEN vi_status vi__faiss_deserialize(const uint8_t *buf, size_t n, int32_t effort,
-                                          vi__faiss **out);
-/* Bytes of memory the index holds (codes, graph links, centroids), for reports. */
-VI_HIDDEN size_t vi__faiss_memory(const vi__faiss *f);
+/* The cache of an HNSW or IVF-PQ index: its structure without its vectors, in this library's
+ * own little-endian layout (docs/file-formats.md, "FAISS cache"), into a new vi__malloc'ed
+ * buffer. */
+VI_HIDDEN vi_status vi__faiss_cache_save(const vi__faiss *f, uint8_t **out, size_t *n);
+/* Where a cached HNSW index gets its vectors back: rows [from, to) as float32 into dst. */
+typedef void (*vi__faiss_rows_fn)(void *ctx, int64_t from, int64_t to, float *dst);
+/* Rebuild an index of `kind` (HNSW or IVF-PQ) over `rows` vectors of `dim` from a buffer of
+ * vi__faiss_cache_save. Every size and value is checked against the buffer and the index
+ * before anything is allocated from it or handed to FAISS (whose own reader trusts its input
+ * and leaks when it throws): VI_E_FORMAT when anything does not fit. */
+VI_HIDDEN vi_status vi__faiss_cache_load(const uint8_t *buf, size_t n, int32_t kind, int32_t dim,
+                                         int64_t rows, int32_t effort, vi__faiss_rows_fn fn,
+                                         void *ctx, vi__faiss **out);
 
 #ifdef __cplusplus
 }

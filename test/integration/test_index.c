@@ -3,6 +3,7 @@
  * partial copy, on-disk append / reopen, corrupt and truncated files, model mismatch, a
  * simulated crash during an add, and concurrent searches. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -56,6 +57,30 @@ static const char *tmp(const char *name) {
     static int next;
     char *p = ring[next++ % 16];
     snprintf(p, sizeof ring[0], "%s/%s", dir, name);
+    return p;
+}
+
+/* The data file of the on-disk index `name` in the test directory: "<name>.<uid>.vec", the only
+ * one (a rebuild removes the one it replaced). */
+static const char *data_file(const char *name) {
+    static char path[2][300];
+    static int next;
+    char *p = path[next++ % 2];
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int found = 0;
+    const size_t n = strlen(name);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const size_t len = strlen(de->d_name);
+        if (len == n + 21 && strncmp(de->d_name, name, n) == 0 && de->d_name[n] == '.' &&
+            strcmp(de->d_name + len - 4, ".vec") == 0) {
+            snprintf(p, sizeof path[0], "%s/%s", dir, de->d_name);
+            found++;
+        }
+    }
+    closedir(d);
+    ck_assert_msg(found == 1, "%d data files for %s", found, name);
     return p;
 }
 
@@ -255,7 +280,7 @@ START_TEST(test_on_disk_index_appends_and_reopens) {
     ck_assert_int_eq(vi_index_flush(x), VI_OK);
     vi_index_free(x);
     struct stat sb;
-    ck_assert_int_eq(stat(tmp("cat.vidx.vec"), &sb), 0);
+    ck_assert_int_eq(stat(data_file("cat.vidx"), &sb), 0);
     ck_assert_int_eq(stat(tmp("cat.vidx.faiss"), &sb), 0);
     /* reopen with default options: the stored kind sticks; append without rebuilding */
     ck_assert_int_eq(vi_index_open(path, NULL, &x), VI_OK);
@@ -341,16 +366,21 @@ START_TEST(test_corrupt_or_truncated_files_are_refused) {
     ck_assert_int_eq(vi_index_open(path, NULL, &x), VI_OK);
     fill(x, 3);
     vi_index_free(x);
-    copy_file(tmp("c.vidx.vec"), tmp("good.vec"));
+    char vec[300];
+    snprintf(vec, sizeof vec, "%s", data_file("c.vidx"));
+    copy_file(vec, tmp("good.vec"));
     copy_file(path, tmp("good.manifest"));
-    /* truncated data file */
+    /* a data file cut short: the cut entry reads as an append a crash interrupted, the entries
+     * before it remain */
     struct stat sb;
-    ck_assert_int_eq(stat(tmp("c.vidx.vec"), &sb), 0);
-    ck_assert_int_eq(truncate(tmp("c.vidx.vec"), sb.st_size - 100), 0);
-    open_fails(path, VI_E_FORMAT, "truncated");
-    /* one flipped byte in a record */
-    copy_file(tmp("good.vec"), tmp("c.vidx.vec"));
-    FILE *f = fopen(tmp("c.vidx.vec"), "r+b");
+    ck_assert_int_eq(stat(vec, &sb), 0);
+    ck_assert_int_eq(truncate(vec, sb.st_size - 100), 0);
+    ck_assert_int_eq(vi_index_load(path, &x), VI_OK);
+    ck_assert_int_eq(vi_index_size(x), 6);
+    vi_index_free(x);
+    /* one flipped byte in a record with entries after it: a corrupt file */
+    copy_file(tmp("good.vec"), vec);
+    FILE *f = fopen(vec, "r+b");
     ck_assert_ptr_nonnull(f);
     fseek(f, 64 + 1000, SEEK_SET);
     int c = fgetc(f);
@@ -359,29 +389,29 @@ START_TEST(test_corrupt_or_truncated_files_are_refused) {
     fclose(f);
     open_fails(path, VI_E_FORMAT, "CRC");
     /* a damaged data header */
-    copy_file(tmp("good.vec"), tmp("c.vidx.vec"));
-    f = fopen(tmp("c.vidx.vec"), "r+b");
+    copy_file(tmp("good.vec"), vec);
+    f = fopen(vec, "r+b");
     fputc('X', f);
     fclose(f);
-    open_fails(path, VI_E_FORMAT, "c.vidx.vec");
+    open_fails(path, VI_E_FORMAT, "c.vidx.");
     /* missing data file */
-    ck_assert_int_eq(unlink(tmp("c.vidx.vec")), 0);
-    open_fails(path, VI_E_IO, "c.vidx.vec");
+    ck_assert_int_eq(unlink(vec), 0);
+    open_fails(path, VI_E_IO, "c.vidx.");
     /* truncated manifest */
-    copy_file(tmp("good.vec"), tmp("c.vidx.vec"));
+    copy_file(tmp("good.vec"), vec);
     ck_assert_int_eq(stat(path, &sb), 0);
     ck_assert_int_eq(truncate(path, sb.st_size / 2), 0);
     open_fails(path, VI_E_FORMAT, "c.vidx");
-    /* a data file of another index */
+    /* a data file of another index under this one's name */
     copy_file(tmp("good.manifest"), path);
     vi_index *other;
     ck_assert_int_eq(vi_index_open(tmp("o.vidx"), NULL, &other), VI_OK);
     add(other, "clip_a", clip_a);
     vi_index_free(other);
-    copy_file(tmp("o.vidx.vec"), tmp("c.vidx.vec"));
-    open_fails(path, VI_E_FORMAT, "c.vidx.vec");
+    copy_file(data_file("o.vidx"), vec);
+    open_fails(path, VI_E_FORMAT, "another index");
     /* the good pair opens again; a damaged FAISS cache is rebuilt, not trusted */
-    copy_file(tmp("good.vec"), tmp("c.vidx.vec"));
+    copy_file(tmp("good.vec"), vec);
     ck_assert_int_eq(vi_index_load(path, &x), VI_OK);
     ck_assert_int_eq(vi_index_size(x), 7);
     vi_index_free(x);
@@ -428,31 +458,28 @@ START_TEST(test_crash_during_add_leaves_previous_index) {
     add(x, "clip_a", clip_a);
     add(x, "clip_b", clip_b);
     vi_index_free(x);
-    copy_file(path, tmp("before.manifest"));
-    /* An add that got as far as appending its record (and even writing the new manifest to
-     * its temporary name) but died before the rename: the old manifest is what remains. */
+    struct stat sb;
+    ck_assert_int_eq(stat(data_file("k.vidx"), &sb), 0);
+    const off_t committed = sb.st_size;
+    /* An add that died half-way through writing its entry: cut the third entry short. */
     ck_assert_int_eq(vi_index_open(path, NULL, &x), VI_OK);
     add(x, "clip_vp8", clip_vp8);
     vi_index_free(x);
-    copy_file(path, tmp("k.vidx.tmp.99999"));
-    copy_file(tmp("before.manifest"), path);
-    struct stat sb;
-    ck_assert_int_eq(stat(tmp("k.vidx.vec"), &sb), 0);
-    const off_t grown = sb.st_size;
+    ck_assert_int_eq(stat(data_file("k.vidx"), &sb), 0);
+    ck_assert_int_eq(truncate(data_file("k.vidx"), committed + (sb.st_size - committed) / 2), 0);
     ck_assert_int_eq(vi_index_load(path, &x), VI_OK);
     ck_assert_int_eq(vi_index_size(x), 2);
     vi_hits *h = search(x, clip_copy, 2);
     ck_assert_str_eq(vi_hits_id(h, 0), "clip_a");
     vi_hits_free(h);
     vi_index_free(x);
-    /* the next add overwrites the orphaned bytes instead of keeping them */
+    /* the next writer cuts the incomplete entry off before anything else */
     ck_assert_int_eq(vi_index_open(path, NULL, &x), VI_OK);
+    ck_assert_int_eq(stat(data_file("k.vidx"), &sb), 0);
+    ck_assert_int_eq(sb.st_size, committed);
     add(x, "clip_long", clip_long);
     ck_assert_int_eq(vi_index_size(x), 3);
     vi_index_free(x);
-    ck_assert_int_eq(stat(tmp("k.vidx.vec"), &sb), 0);
-    ck_assert_int_eq(sb.st_size, grown - (off_t)vi__index_record_size(256, vi_embedding_frame_count(
-        clip_vp8)) + (off_t)vi__index_record_size(256, vi_embedding_frame_count(clip_long)));
     ck_assert_int_eq(vi_index_load(path, &x), VI_OK);
     ck_assert_str_eq(vi_index_id(x, 2), "clip_long");
     vi_index_free(x);

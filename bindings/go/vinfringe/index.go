@@ -89,7 +89,7 @@ func NewIndexWith(o *IndexOptions) (*Index, error) {
 }
 
 // OpenIndex opens (or creates) the on-disk, appendable index whose manifest is path; its
-// vectors live in path+".vec" (memory-mapped) and its FAISS cache in path+".faiss". Every Add is
+// vectors live in path+".<uid>.vec" (memory-mapped) and its FAISS cache in path+".faiss". Every Add is
 // committed to disk; Close flushes the FAISS cache.
 func OpenIndex(path string, o *IndexOptions) (*Index, error) {
 	if versionErr != nil {

@@ -112,6 +112,7 @@ class vi_index_options(Structure):
         ("frame_neighbors", c_int32),
         ("effort", c_int32),
         ("read_only", c_int32),
+        ("replace", c_int32),  # 0.4
     ]
 
 

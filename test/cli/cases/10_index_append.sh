@@ -9,14 +9,17 @@ DB=$WORK/cat.vidx
 
 expect 0 out 'cat\.vidx: 2 entries, hnsw search' index build --kind hnsw -o "$DB" "$A" "$B"
 check "the index keeps its vectors and FAISS structure beside the manifest" \
-    test -s "$DB.vec" -a -s "$DB.faiss"
+    test -s "$(ls "$DB".*.vec)" -a -s "$DB.faiss"
 expect 0 out 'cat\.vidx: 3 entries \(1 added\), hnsw search' index build --append -o "$DB" "$V"
 expect 0 out '^size +3$' info "$DB"
-expect 0 out '' search --json --candidates 1 "$DB" "$C"
+expect 0 out '' search --json --candidates 1 --top 1 "$DB" "$C"
 top=$(json "$OUT" 'j[0]["results"][0]["id"]')
 check "with one candidate the vote still picks clip_a for its copy (got $top)" test "$top" = clip_a
 check "one candidate re-ranked gives one result" \
     test "$(json "$OUT" 'len(j[0]["results"])')" = 1
+expect 0 out '' search --json --candidates 1 "$DB" "$C"
+check "--top (10) is honoured whatever --candidates says: all 3 references" \
+    test "$(json "$OUT" 'len(j[0]["results"])')" = 3
 expect 0 out '' search --json "$DB" "$V"
 check "the appended clip finds itself first" \
     test "$(json "$OUT" 'j[0]["results"][0]["id"]')" = clip_vp8
@@ -33,12 +36,21 @@ expect 2 err "unknown option '--append'" search --append "$DB" "$C"
 # A failed build without --append leaves the previous index and no partial files.
 expect 1 err "^vinfringe: error: .*empty\.mp4" index build -o "$DB" "$A" "$F/empty.mp4"
 expect 0 out '^size +3$' info "$DB"
-check "no partial files left behind" test -z "$(ls "$WORK" | grep partial)"
+check "no partial files left behind" test "$(ls "$WORK" | grep -c 'cat\.vidx\..*\.vec')" = 1
+check "no temporary files left behind" test -z "$(ls "$WORK" | grep 'tmp')"
 # A failed --append keeps what was committed before it.
 expect 1 err "^vinfringe: error: .*empty\.mp4" index build --append -o "$DB" "$F/empty.mp4"
 expect 0 out '^size +3$' info "$DB"
 
-# Damaged vector file: a clear error naming it.
-cp "$DB" "$WORK/cut.vidx"
-head -c 5000 "$DB.vec" >"$WORK/cut.vidx.vec"
-expect 1 err "^vinfringe: error: .*cut\.vidx\.vec is truncated" search "$WORK/cut.vidx" "$C"
+# A rebuild replaces the index in one step and removes the replaced data file.
+expect 0 out 'cat\.vidx: 2 entries, hnsw search' index build --kind hnsw -o "$DB" "$A" "$V"
+check "one data file after the rebuild" test "$(ls "$WORK" | grep -c 'cat\.vidx\..*\.vec')" = 1
+expect 0 out '^size +2$' info "$DB"
+
+# Damaged vector file (a byte flipped in the first record): a clear error naming it.
+mkdir "$WORK/cut"
+cp "$DB" "$DB".*.vec "$WORK/cut/"
+data=$(ls "$WORK"/cut/cat.vidx.*.vec)
+printf 'X' | dd of="$data" bs=1 seek=3000 conv=notrunc 2>/dev/null
+expect 1 err "^vinfringe: error: .*cat\.vidx\.[0-9a-f]*\.vec: the entry at byte .* fails its CRC check" \
+    search "$WORK/cut/cat.vidx" "$C"

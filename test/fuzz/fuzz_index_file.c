@@ -1,0 +1,22 @@
+/* Fuzz target: single-file indexes (vi_index_save's format) from bytes. What decodes is
+ * encoded again. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index/index_file.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    vi__store *store = NULL;
+    struct vi__refs refs = {0};
+    int32_t kind = 0;
+    if (vi__index_file_decode(data, size, &store, &refs, &kind) == VI_OK) {
+        uint8_t *again = NULL;
+        size_t n = 0;
+        if (vi__index_file_encode(&refs, store->base, kind, &again, &n) == VI_OK) vi__free(again);
+        store->ops->close(store);
+    }
+    vi__refs_clear(&refs);
+    return 0;
+}
