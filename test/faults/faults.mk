@@ -62,7 +62,7 @@ fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "clang-14 -o $(FUZZ_BUILD)/$$t test/fuzz/$$t.c"; \
 		clang-14 -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=undefined -Iinclude -Ilib -c test/fuzz/$$t.c \
+			-fno-sanitize-recover=undefined -Iinclude -Ilib -Itest -c test/fuzz/$$t.c \
 			-o $(FUZZ_BUILD)/$$t.o; \
 		clang++-14 -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/$$t \
 			$(FUZZ_BUILD)/$$t.o $(FUZZ_BUILD)/libvinfringe.a $(LIB_LIBS); \

@@ -1,6 +1,7 @@
 /* Writes the seed inputs of every fuzz target (make fuzz-seeds): small valid files of each
  * format, made by the library's own writers from deterministic data, into
- * test/fuzz/corpus/<target>/seed-*. The fuzzers start from them; the committed corpora are
+ * test/fuzz/corpus/<target>/seed-* (both input forms of fuzz_frame.h for the checksummed
+ * formats). The fuzzers start from them; the committed corpora are
  * these seeds plus what fuzzing found, minimised (docs/testing.md).
  *
  *   make_seeds CORPUS_DIR */
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/byteorder.h"
 #include "formats/formats.h"
@@ -31,6 +33,59 @@ static void put_file(const char *target, const char *name, const uint8_t *a, siz
         exit(1);
     }
     printf("%s (%zu bytes)\n", path, na + nb);
+}
+
+/* The uncompressed payload of a container file (new malloc'ed buffer). */
+static uint8_t *payload_of(const uint8_t *file, size_t n, size_t *len) {
+    uLongf plen = (uLongf)vi__get_le64(file + 16);
+    uint8_t *p = malloc(plen ? plen : 1);
+    if (!p || n < 40 || uncompress(p, &plen, file + 40, (uLong)(n - 40)) != Z_OK) {
+        fprintf(stderr, "cannot inflate a seed\n");
+        exit(1);
+    }
+    *len = plen;
+    return p;
+}
+
+/* Both input forms of a container target (test/fuzz/fuzz_frame.h): "file-NAME", the form byte
+ * 0 then the file; "entries-NAME", the form byte 1 then its uncompressed payload. */
+static void put_container(const char *target, const char *name, const uint8_t *file, size_t n) {
+    char full[128];
+    const uint8_t raw = 0, entries = 1;
+    uint8_t *both = malloc(n + 1);
+    both[0] = raw;
+    memcpy(both + 1, file, n);
+    snprintf(full, sizeof full, "file-%s", name);
+    put_file(target, full, both, n + 1, NULL, 0);
+    free(both);
+    size_t len;
+    uint8_t *p = payload_of(file, n, &len);
+    both = malloc(len + 1);
+    both[0] = entries;
+    memcpy(both + 1, p, len);
+    snprintf(full, sizeof full, "entries-%s", name);
+    put_file(target, full, both, len + 1, NULL, 0);
+    free(both);
+    free(p);
+}
+
+/* Both forms of fuzz_index_disk's input: flags 0 (as on disk) and 3 (the manifest's payload,
+ * data checksums rewritten by the target). */
+static void put_disk(const char *name, const uint8_t *manifest, size_t mn, const uint8_t *data,
+                     size_t dn) {
+    for (int form = 0; form < 2; form++) {
+        size_t len = mn;
+        uint8_t *m = form ? payload_of(manifest, mn, &len) : NULL;
+        uint8_t *head = malloc(5 + len);
+        head[0] = form ? 3 : 0;
+        vi__put_le32(head + 1, (uint32_t)len);
+        memcpy(head + 5, form ? m : manifest, len);
+        char full[128];
+        snprintf(full, sizeof full, "%s-%s", form ? "entries" : "file", name);
+        put_file("fuzz_index_disk", full, head, 5 + len, data, dn);
+        free(head);
+        free(m);
+    }
 }
 
 static void check(vi_status st, const char *what) {
@@ -62,11 +117,11 @@ static void seeds_embedding(void) {
     uint8_t *buf;
     size_t n;
     check(vi__embedding_encode(e, &buf, &n), "encode");
-    put_file("fuzz_embedding", "plain", buf, n, NULL, 0);
+    put_container("fuzz_embedding", "plain", buf, n);
     vi__free(buf);
     e->warnings = VI_EMBED_WARN_TRUNCATED | VI_EMBED_WARN_DAMAGED_FRAMES;
     check(vi__embedding_encode(e, &buf, &n), "encode");
-    put_file("fuzz_embedding", "warnings", buf, n, NULL, 0);
+    put_container("fuzz_embedding", "warnings", buf, n);
     vi__free(buf);
     vi_embedding_free(e);
 }
@@ -101,7 +156,7 @@ static void seeds_model(void) {
         uint8_t *buf;
         size_t n;
         check(vi__docw_finish(w, VI__MAGIC_MODEL, &buf, &n), "model");
-        put_file("fuzz_model", with_head ? "head" : "backbone-only", buf, n, NULL, 0);
+        put_container("fuzz_model", with_head ? "head" : "backbone-only", buf, n);
         vi__free(buf);
     }
 }
@@ -117,7 +172,7 @@ static void seeds_index(void) {
     uint8_t *buf;
     size_t n;
     check(vi__index_file_encode(&x->refs, x->store->base, VI_INDEX_HNSW, &buf, &n), "encode");
-    put_file("fuzz_index_file", "two", buf, n, NULL, 0);
+    put_container("fuzz_index_file", "two", buf, n);
     vi__free(buf);
     vi__index_free(x);
     /* on disk, format 3: the manifest and the data file, length-prefixed */
@@ -133,13 +188,7 @@ static void seeds_index(void) {
     memcpy(data, x->store->base, dn);
     vi__index_free(x);
     check(vi__read_file(path, &manifest, &mn, 0), "manifest");
-    uint8_t len[4];
-    vi__put_le32(len, (uint32_t)mn);
-    uint8_t *both = vi__malloc(4 + mn);
-    memcpy(both, len, 4);
-    memcpy(both + 4, manifest, mn);
-    put_file("fuzz_index_disk", "format3", both, 4 + mn, data, dn);
-    vi__free(both);
+    put_disk("format3", manifest, mn, data, dn);
     vi__free(manifest);
     /* format 2 (0.2, 0.3): the manifest lists the records; the data file holds them only */
     size_t r1, r2;
@@ -172,11 +221,7 @@ static void seeds_index(void) {
     };
     for (size_t i = 0; i < 5; i++) vi__docw_tensor(w, &t[i]);
     check(vi__docw_finish(w, VI__MAGIC_INDEX, &manifest, &mn), "manifest 2");
-    both = vi__malloc(4 + mn);
-    vi__put_le32(both, (uint32_t)mn);
-    memcpy(both + 4, manifest, mn);
-    put_file("fuzz_index_disk", "format2", both, 4 + mn, d2, 64 + r1 + r2);
-    vi__free(both);
+    put_disk("format2", manifest, mn, d2, 64 + r1 + r2);
     vi__free(manifest);
     vi__free(d2);
     vi__free(rec1);
