@@ -1,53 +1,53 @@
 #!/usr/bin/env python3
-"""index_folder.py - fingerprint every video in a folder, save the index, search it.
+"""index_folder.py - fingerprint every video under a folder into an on-disk index, search it.
 
-    pip install --no-build-isolation bindings/python      # or PYTHONPATH=bindings/python
-    python3 index_folder.py FOLDER QUERY [QUERY...]
+    make wheel && python3 -m venv venv
+    venv/bin/pip install --no-index build/wheel/vinfringe-*.whl
+    venv/bin/python examples/index_folder.py FOLDER QUERY [QUERY...]
 
-The index is saved as FOLDER/.vinfringe.vidx and reused on the next run (new files are added).
-Set VINFRINGE_LIBRARY=/path/to/libvinfringe.so if the library is not installed system-wide.
+The index is FOLDER/.vinfringe.vidx (with .vinfringe.vidx.vec beside it). Each video is
+committed as it is added, so a rerun (or a run after a crash) adds only the new files. Ids follow
+the command's rule: the path below FOLDER without extension (season1/ep01.mp4 -> season1/ep01).
+A damaged file is skipped with a warning. Times are printed in seconds.
 """
 
 import os
 import sys
 
 import vinfringe
+from vinfringe import batch
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".ts", ".m4v")
 
-
-def build_index(model: vinfringe.Model, folder: str) -> vinfringe.Index:
-    path = os.path.join(folder, ".vinfringe.vidx")
-    index = vinfringe.Index.load(path) if os.path.exists(path) else vinfringe.Index()
+def update_index(model: vinfringe.Model, index: vinfringe.Index, folder: str) -> None:
     known = set(index.ids)
-    for name in sorted(os.listdir(folder)):
-        if not name.lower().endswith(VIDEO_EXTENSIONS) or name in known:
-            continue
-        try:
-            # `with` frees the C embedding right away; the index keeps its own copy.
-            with model.embed(os.path.join(folder, name)) as emb:
-                index.add(name, emb)
-            print(f"indexed  {name} ({emb.frame_count} frames)")
-        except vinfringe.VinfringeError as err:  # damaged or not a video: skip it
-            print(f"skipped  {name}: {err.message} [{err.status.name}]", file=sys.stderr)
-    index.save(path)
-    return index
+    new = [item for item in batch.collect([folder]) if item.id not in known]
+
+    def progress(done: int, total: int, item: batch.Input) -> None:
+        print(f"[{done + 1}/{total}] {item.id}", file=sys.stderr)
+
+    report = batch.add_to_index(index, model, new, keep_going=True, progress=progress)
+    for item, err in report.failed:  # damaged or not a video: skipped, the rest is indexed
+        print(f"skipped  {item.path}: {err.message} [{err.status.name}]", file=sys.stderr)
+    print(f"{len(index)} videos in the index ({len(report.added)} new, "
+          f"{index.frame_count} indexed seconds, {index.kind.name.lower()} search)")
 
 
 def main() -> int:
     if len(sys.argv) < 3:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        print("usage: " + __doc__.strip().splitlines()[4].strip(), file=sys.stderr)
         return 2
     folder, queries = sys.argv[1], sys.argv[2:]
-    with vinfringe.Model() as model, build_index(model, folder) as index:
-        print(f"{len(index)} videos in the index")
+    with vinfringe.Model() as model, \
+            vinfringe.Index.open(os.path.join(folder, ".vinfringe.vidx")) as index:
+        update_index(model, index, folder)
         for query in queries:
+            # `with` frees the C embedding right away.
             with model.embed(query) as emb:
                 hits = index.search(emb, k=3)
             print(f"\n{query}:")
             for hit in hits:  # best first
-                spans = ", ".join(f"{s.query_start:.1f}-{s.query_end:.1f}s"
-                                  for s in hit.match.segments) or "-"
+                spans = ", ".join(f"{s.query_start:.1f}-{s.query_end:.1f}s" for s in
+                                  hit.match.segments) or "-"
                 print(f"  {hit.score:.4f}  {hit.id:30s}  copied spans: {spans}")
     return 0
 

@@ -68,8 +68,8 @@ class TestEmbed(unittest.TestCase):
         self.assertEqual(e.dim, m.dim)
         self.assertGreaterEqual(e.frame_count, 1)
         self.assertEqual(len(e), e.frame_count)
-        self.assertEqual(len(e.timestamps), e.frame_count)
-        self.assertEqual(list(e.timestamps), sorted(e.timestamps))
+        self.assertEqual(len(e.timestamps_us), e.frame_count)
+        self.assertEqual(list(e.timestamps_us), sorted(e.timestamps_us))
         self.assertGreater(e.duration, 0.0)
         self.assertEqual(e.model_id, m.id)
         vv = e.video_vector
@@ -86,17 +86,40 @@ class TestEmbed(unittest.TestCase):
         with self.assertRaises(IndexError):
             e.frame_vector(e.frame_count)
 
+    def test_times_are_seconds(self) -> None:
+        # Issue 17: every time of the Python API is in seconds (floats); the microsecond
+        # array of the C API is there under a name that says so.
+        e = _support.embedding("clip_a.mp4")
+        self.assertTrue(all(isinstance(t, float) for t in e.times))
+        self.assertEqual(list(e.times), [t / 1e6 for t in e.timestamps_us])
+        self.assertTrue(all(isinstance(t, int) for t in e.timestamps_us))
+        self.assertLessEqual(e.times[-1], e.duration)
+        self.assertGreater(e.times[-1], e.duration - 2.0)
+        for seg in vinfringe.compare(_support.embedding("clip_a_copy.mp4"), e).segments:
+            self.assertLessEqual(seg.query_end, e.duration + 1.0)  # seconds, not microseconds
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(e.timestamps, e.timestamps_us)
+
+    def test_decoding_warnings(self) -> None:
+        clean = _support.embedding("clip_a.mp4")
+        self.assertEqual((clean.warnings, int(clean.warning_flags)), ([], 0))
+        with _support.model().embed(_support.fixture("truncated_playable.mp4")) as cut:
+            self.assertIn("truncated", cut.warnings)
+            self.assertTrue(cut.warning_flags & vinfringe.EmbedWarning.TRUNCATED)
+            with vinfringe.Embedding.from_bytes(cut.to_bytes()) as back:  # kept in the file
+                self.assertEqual(back.warnings, cut.warnings)
+
     def test_fps_option_changes_sampling(self) -> None:
         m = _support.model()
         one = _support.embedding("clip_a.mp4")
         # 4 fps, capped at 5 frames: the frames are 0.25 s apart instead of 1 s.
         fast = m.embed(_support.fixture("clip_a.mp4"), fps=4.0, max_frames=5)
         self.assertEqual(fast.frame_count, 5)
-        step_one = one.timestamps[1] - one.timestamps[0]
-        step_fast = fast.timestamps[1] - fast.timestamps[0]
-        self.assertAlmostEqual(step_one, 1_000_000, delta=60_000)
-        self.assertAlmostEqual(step_fast, 250_000, delta=60_000)
-        self.assertLess(fast.timestamps[-1], one.timestamps[-1])
+        step_one = one.times[1] - one.times[0]
+        step_fast = fast.times[1] - fast.times[0]
+        self.assertAlmostEqual(step_one, 1.0, delta=0.06)
+        self.assertAlmostEqual(step_fast, 0.25, delta=0.06)
+        self.assertLess(fast.times[-1], one.times[-1])
         fast.close()
 
     def test_views_outlive_close(self) -> None:
@@ -189,7 +212,12 @@ class TestEmbed(unittest.TestCase):
         pts = [0, 500_000, 1_000_000]
         e = m.embed_frames(bytes(frames), n, w, h, pts_us=pts)
         self.assertEqual(e.frame_count, n)
-        self.assertEqual(list(e.timestamps), pts)
+        self.assertEqual(list(e.timestamps_us), pts)
+        self.assertEqual(list(e.times), [0.0, 0.5, 1.0])
+        with m.embed_frames(bytes(frames), n, w, h, times=[0.0, 0.5, 1.0]) as by_seconds:
+            self.assertEqual(by_seconds.timestamps_us, e.timestamps_us)
+        with self.assertRaises(vinfringe.InvalidArgumentError):
+            m.embed_frames(bytes(frames), n, w, h, times=[0, 1, 2], pts_us=pts)
         self.assertAlmostEqual(norm(e.video_vector), 1.0, places=3)
         # A writable buffer goes through without a copy and gives the same vectors.
         e2 = m.embed_frames(frames, n, w, h, pts_us=pts)
@@ -229,11 +257,14 @@ class TestEmbed(unittest.TestCase):
         e = _support.embedding("clip_a.mp4")
         v = e.video_array()
         f = e.frame_array()
-        t = e.timestamps_array()
+        t = e.timestamps_us_array()
+        secs = e.times_array()
         self.assertEqual(v.dtype, numpy.float32)
         self.assertEqual(f.shape, (e.frame_count, e.dim))
         self.assertFalse(f.flags.writeable)
-        self.assertEqual(t.tolist(), list(e.timestamps))
+        self.assertEqual(t.tolist(), list(e.timestamps_us))
+        self.assertEqual(secs.dtype, numpy.float64)
+        self.assertEqual(secs.tolist(), list(e.times))
         self.assertAlmostEqual(float(numpy.linalg.norm(v)), 1.0, places=3)
         self.assertTrue(numpy.allclose(numpy.linalg.norm(f, axis=1), 1.0, atol=1e-3))
         # host frames from a NumPy array
@@ -247,7 +278,7 @@ class TestPersistence(unittest.TestCase):
     def assertSameEmbedding(self, a: vinfringe.Embedding, b: vinfringe.Embedding) -> None:
         self.assertEqual(a.dim, b.dim)
         self.assertEqual(a.frame_count, b.frame_count)
-        self.assertEqual(a.timestamps, b.timestamps)
+        self.assertEqual(a.timestamps_us, b.timestamps_us)
         self.assertEqual(a.model_id, b.model_id)
         self.assertAlmostEqual(a.duration, b.duration, places=6)
         self.assertEqual(a.video_vector.tobytes(), b.video_vector.tobytes())
@@ -358,6 +389,71 @@ class TestIndex(unittest.TestCase):
                     self.assertEqual([h.id for h in again], [h.id for h in hits])
                     for x, y in zip(again, hits):
                         self.assertAlmostEqual(x.score, y.score, places=6)
+
+    def test_on_disk_index_open_add_reopen(self) -> None:
+        # Issue 17: the on-disk index of 0.2 (open, append, flush, kind, frame count,
+        # candidates) from Python.
+        a = _support.embedding("clip_a.mp4")
+        b = _support.embedding("clip_b.mp4")
+        copy = _support.embedding("clip_a_copy.mp4")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "refs.vidx")
+            with vinfringe.Index.open(path) as idx:
+                self.assertEqual(len(idx), 0)
+                self.assertEqual(idx.kind, vinfringe.IndexKind.EXACT)
+                idx.add("clip_a", a)
+                self.assertEqual(idx.frame_count, a.frame_count)
+                with self.assertRaises(vinfringe.IOFailureError):  # one writer at a time
+                    vinfringe.Index.open(path)
+                idx.add("clip_b", b)
+                idx.flush()
+                live = [(h.id, h.score) for h in idx.search(copy, k=2)]
+            self.assertTrue(os.path.isfile(path + ".vec"))
+            with vinfringe.Index.open(path, read_only=True) as back:
+                self.assertEqual(back.ids, ["clip_a", "clip_b"])
+                self.assertEqual(back.frame_count, a.frame_count + b.frame_count)
+                self.assertEqual(back.kind, vinfringe.IndexKind.EXACT)
+                self.assertEqual([(h.id, h.score) for h in back.search(copy, k=2)], live)
+                with self.assertRaises(vinfringe.InvalidArgumentError):
+                    back.add("clip_c", copy)  # read-only
+            with vinfringe.Index.open(path) as again:  # appending after a reopen
+                again.add("clip_a_copy", copy)
+                self.assertEqual(len(again), 3)
+            with vinfringe.Index() as mem:  # the same references in memory: same answers
+                mem.add("clip_a", a)
+                mem.add("clip_b", b)
+                self.assertEqual([(h.id, round(h.score, 6)) for h in mem.search(copy, k=2)],
+                                 [(i, round(s, 6)) for i, s in live])
+            with self.assertRaises(vinfringe.IOFailureError):
+                vinfringe.Index.open(os.path.join(tmp, "none.vidx"), read_only=True)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "none.vidx")))
+
+    def test_index_options(self) -> None:
+        a = _support.embedding("clip_a.mp4")
+        b = _support.embedding("clip_b.mp4")
+        t = _support.embedding("clip_vp8.webm")
+        copy = _support.embedding("clip_a_copy.mp4")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "refs.vidx")
+            with vinfringe.Index.open(path, kind="exact") as idx:
+                for name, e in (("clip_a", a), ("clip_b", b), ("clip_vp8", t)):
+                    idx.add(name, e)
+            full = vinfringe.Index.open(path, read_only=True)
+            one = vinfringe.Index.open(path, read_only=True, candidates=1)
+            with full, one:
+                # candidates=1: one reference re-ranked by the full comparison; it is the copy.
+                with_segments = [h for h in one.search(copy, k=3) if h.match.segments]
+                self.assertEqual([h.id for h in with_segments], ["clip_a"])
+                self.assertEqual(full.search(copy, k=1)[0].id, "clip_a")
+                self.assertAlmostEqual(with_segments[0].score, full.search(copy, k=1)[0].score,
+                                       places=6)
+        with vinfringe.Index(kind=vinfringe.IndexKind.HNSW, effort=32) as hnsw:
+            hnsw.add("clip_a", a)
+            self.assertEqual(hnsw.search(copy, k=1)[0].id, "clip_a")
+        with self.assertRaises(vinfringe.InvalidArgumentError):
+            vinfringe.Index(kind="kdtree")
+        with self.assertRaises(vinfringe.InvalidArgumentError):
+            vinfringe.Index(effort=100000)
 
     def test_index_errors(self) -> None:
         with self.assertRaises(vinfringe.IOFailureError):

@@ -30,6 +30,7 @@ import ctypes
 import enum
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union)
 
@@ -37,7 +38,7 @@ from . import _capi
 from ._capi import lib as _lib
 
 __all__ = [
-    "Status", "LogLevel", "VinfringeError", "InvalidArgumentError", "IOFailureError",
+    "Status", "LogLevel", "IndexKind", "EmbedWarning", "VinfringeError", "InvalidArgumentError", "IOFailureError",
     "NoVideoError", "DecodeError", "UnsupportedError", "BadModelError", "FormatError",
     "OutOfMemoryError", "InternalError", "CancelledError", "Model", "Embedding", "Segment",
     "Match", "Hit", "Index", "Trainer", "TrainLosses", "compare", "version", "version_string",
@@ -73,6 +74,22 @@ class Status(enum.IntEnum):
     NOMEM = _capi.VI_E_NOMEM
     INTERNAL = _capi.VI_E_INTERNAL
     CANCELLED = _capi.VI_E_CANCELLED
+
+
+class IndexKind(enum.IntEnum):
+    """How an index searches its frame vectors (``vi_index_kind``); stored in index files."""
+
+    AUTO = 0  #: exact below 100 000 frame vectors (~28 h of video), IVF-PQ above
+    EXACT = 1  #: FAISS flat inner product: exact
+    HNSW = 2  #: FAISS HNSW graph: approximate, fast to search, slow to build
+    IVFPQ = 3  #: FAISS IVF + product codes: approximate, 40 bytes per vector
+
+
+class EmbedWarning(enum.IntFlag):
+    """Decoding problems met while embedding (``vi_embed_warning`` bits)."""
+
+    TRUNCATED = _capi.VI_EMBED_WARN_TRUNCATED  #: decoding ended well before the declared end
+    DAMAGED_FRAMES = _capi.VI_EMBED_WARN_DAMAGED_FRAMES  #: damaged data was skipped
 
 
 class LogLevel(enum.IntEnum):
@@ -384,6 +401,18 @@ class Embedding(_Handle):
         """Identifier of the model that made this embedding."""
         return _text(_lib.vi_embedding_model_id(self._h()))
 
+    @property
+    def warning_flags(self) -> EmbedWarning:
+        """Decoding problems met while embedding (0: the file decoded cleanly to its end)."""
+        return EmbedWarning(int(_lib.vi_embedding_warnings(self._h())))
+
+    @property
+    def warnings(self) -> List[str]:
+        """The names of :attr:`warning_flags` in lower case, as the command's JSON prints them
+        (``["truncated"]``, ``["damaged_frames"]``; ``[]`` for a clean decode)."""
+        flags = self.warning_flags
+        return [w.name.lower() for w in EmbedWarning if w & flags and w.name]
+
     # -- data --------------------------------------------------------------------------------
 
     def _video_bytes(self) -> bytes:
@@ -399,13 +428,27 @@ class Embedding(_Handle):
         return self._frames
 
     @property
-    def timestamps(self) -> Tuple[int, ...]:
-        """Presentation time of each sampled frame, in microseconds."""
+    def times(self) -> Tuple[float, ...]:
+        """Presentation time of each sampled frame, in seconds (as every time of this API)."""
+        return tuple(t / 1e6 for t in self.timestamps_us)
+
+    @property
+    def timestamps_us(self) -> Tuple[int, ...]:
+        """Presentation time of each sampled frame in integer microseconds: the C array
+        (``vi_embedding_timestamps``), exact; :attr:`times` gives seconds."""
         if self._pts is None:
             addr = _lib.vi_embedding_timestamps(self._h())
             raw = _capi.copy_bytes(addr, self._n * 8)
             self._pts = tuple(memoryview(raw).cast("q")) if raw else ()
         return self._pts
+
+    @property
+    def timestamps(self) -> Tuple[int, ...]:
+        """Deprecated (its unit is not in its name): :attr:`timestamps_us` (microseconds), or
+        :attr:`times` (seconds)."""
+        warnings.warn("Embedding.timestamps is in microseconds; use timestamps_us, or times for "
+                      "seconds", DeprecationWarning, stacklevel=2)
+        return self.timestamps_us
 
     @property
     def video_vector(self) -> memoryview:
@@ -438,9 +481,19 @@ class Embedding(_Handle):
         np = _numpy()
         return np.frombuffer(self._frame_bytes(), dtype="float32").reshape(self._n, self._dim)
 
+    def times_array(self) -> Any:
+        """:attr:`times` (seconds) as a NumPy ``float64`` array (needs NumPy)."""
+        return _numpy().array(self.timestamps_us, dtype="int64") / 1e6
+
+    def timestamps_us_array(self) -> Any:
+        """:attr:`timestamps_us` (microseconds) as a NumPy ``int64`` array (needs NumPy)."""
+        return _numpy().array(self.timestamps_us, dtype="int64")
+
     def timestamps_array(self) -> Any:
-        """Timestamps (microseconds) as a NumPy ``int64`` array (needs NumPy)."""
-        return _numpy().array(self.timestamps, dtype="int64")
+        """Deprecated: :meth:`timestamps_us_array` (microseconds) or :meth:`times_array`."""
+        warnings.warn("Embedding.timestamps_array is in microseconds; use timestamps_us_array, "
+                      "or times_array for seconds", DeprecationWarning, stacklevel=2)
+        return self.timestamps_us_array()
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -596,6 +649,7 @@ class Model(_Handle):
 
     def embed_frames(self, rgb: Union[bytes, bytearray, memoryview, Any], n_frames: int,
                      width: int, height: int, *, stride: int = 0,
+                     times: Optional[Sequence[float]] = None,
                      pts_us: Optional[Sequence[int]] = None) -> Embedding:
         """Embed frames decoded by the caller.
 
@@ -605,7 +659,8 @@ class Model(_Handle):
                 array of shape ``(n_frames, height, width, 3)``.
             n_frames, width, height: the frame count and size in pixels.
             stride: bytes per row (0: ``width * 3``).
-            pts_us: presentation time of each frame in microseconds (``None``: 1 fps).
+            times: presentation time of each frame in seconds (``None``: 1 fps).
+            pts_us: the same in integer microseconds (the C API's unit); give one or neither.
         """
         n_frames, width, height, stride = int(n_frames), int(width), int(height), int(stride)
         row = stride if stride > 0 else width * 3
@@ -618,6 +673,11 @@ class Model(_Handle):
                     f"vinfringe: rgb buffer has {size} bytes, {n_frames} frames of "
                     f"{width}x{height} (stride {row}) need {need}")
         pts = None
+        if times is not None:
+            if pts_us is not None:
+                raise InvalidArgumentError(Status.INVALID_ARG,
+                                           "vinfringe: give times (seconds) or pts_us, not both")
+            pts_us = [int(round(float(t) * 1e6)) for t in times]
         if pts_us is not None:
             if len(pts_us) != n_frames:
                 raise InvalidArgumentError(
@@ -703,30 +763,102 @@ class Hit:
     match: Match
 
 
+KindLike = Union[IndexKind, int, str, None]
+
+
+def _index_options(kind: KindLike, candidates: int, frame_neighbors: int, effort: int,
+                   read_only: bool) -> Any:
+    opts = _capi.vi_index_options()
+    _check(_lib.vi_index_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
+    if isinstance(kind, str):
+        try:
+            kind = IndexKind[kind.upper()]
+        except KeyError:
+            raise InvalidArgumentError(
+                Status.INVALID_ARG, f"vinfringe: index kind {kind!r} (auto, exact, hnsw, "
+                "ivfpq)") from None
+    opts.kind = int(kind or 0)
+    opts.candidates = int(candidates)
+    opts.frame_neighbors = int(frame_neighbors)
+    opts.effort = int(effort)
+    opts.read_only = 1 if read_only else 0
+    return opts
+
+
 class Index(_Handle):
-    """A searchable catalogue of reference embeddings.
+    """A searchable catalogue of reference embeddings, in memory or on disk.
+
+    ``Index()`` creates an empty in-memory index (:meth:`save` writes it to one file);
+    :meth:`Index.open` opens (or creates) an on-disk index, where every :meth:`add` is committed
+    to disk at once; :meth:`Index.load` reads either kind of file.
+
+    Options (keywords of the constructor and of :meth:`open`; 0 or ``None`` = the library's
+    default): ``kind`` (an :class:`IndexKind` or its name: how frame vectors are searched),
+    ``candidates`` (references re-ranked by the full comparison per query; 20),
+    ``frame_neighbors`` (nearest reference frames per query frame; 16), ``effort`` (HNSW
+    efSearch or IVF probes).
 
     Searches may run from several threads at once; :meth:`add` needs exclusive access (the
-    caller serialises adds against searches). ``Index()`` creates an empty index;
-    :meth:`Index.load` reads a saved one.
+    caller serialises adds against searches).
     """
 
     _kind = "index"
     _free_name = "vi_index_free"
 
-    def __init__(self) -> None:
+    def __init__(self, *, kind: KindLike = None, candidates: int = 0, frame_neighbors: int = 0,
+                 effort: int = 0) -> None:
         out = _out_handle()
-        _check(_lib.vi_index_create(ctypes.byref(out)))
+        opts = _index_options(kind, candidates, frame_neighbors, effort, False)
+        _check(_lib.vi_index_create_with(ctypes.byref(opts), ctypes.byref(out)))
         super().__init__(out.value)  # type: ignore[arg-type]
 
     @classmethod
+    def _wrap(cls, handle: int) -> "Index":
+        self = cls.__new__(cls)
+        _Handle.__init__(self, handle)
+        return self
+
+    @classmethod
     def load(cls, path: PathLike) -> "Index":
-        """Read an index file written by :meth:`save` or the command."""
+        """Read an index: a file written by :meth:`save` (read whole into memory), or the
+        manifest of an on-disk index (opened read-only)."""
         out = _out_handle()
         _check(_lib.vi_index_load(_path(path), ctypes.byref(out)))
-        self = cls.__new__(cls)
-        _Handle.__init__(self, out.value)  # type: ignore[arg-type]
-        return self
+        return cls._wrap(out.value)  # type: ignore[arg-type]
+
+    @classmethod
+    def open(cls, path: PathLike, *, read_only: bool = False, kind: KindLike = None,
+             candidates: int = 0, frame_neighbors: int = 0, effort: int = 0) -> "Index":
+        """Open the on-disk index whose manifest is ``path`` (``refs.vidx``, with
+        ``refs.vidx.vec`` and, for approximate kinds, ``refs.vidx.faiss`` beside it), creating
+        it unless ``read_only``.
+
+        Each :meth:`add` appends to the vector file and atomically replaces the manifest, so a
+        crash leaves the index as it was after the last completed add. One writer at a time: a
+        second writer (any process) fails with :class:`IOFailureError`; read-only opens take no
+        lock and see the index as it was when opened. ``kind`` on an existing index switches
+        (rebuilds) it; ``None`` keeps its kind.
+        """
+        out = _out_handle()
+        opts = _index_options(kind, candidates, frame_neighbors, effort, read_only)
+        _check(_lib.vi_index_open(_path(path), ctypes.byref(opts), ctypes.byref(out)))
+        return cls._wrap(out.value)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        """Write what an on-disk index keeps only in memory (the FAISS structure of HNSW and
+        IVF-PQ indexes); the references are on disk after each add already. A no-op for
+        in-memory and read-only indexes. :meth:`close` flushes too, but ignores errors."""
+        _check(_lib.vi_index_flush(self._h()))
+
+    @property
+    def kind(self) -> IndexKind:
+        """The :class:`IndexKind` in use now (never AUTO; EXACT while empty)."""
+        return IndexKind(int(_lib.vi_index_kind_used(self._h())))
+
+    @property
+    def frame_count(self) -> int:
+        """Frame vectors of all references: indexed seconds at the default 1 fps."""
+        return int(_lib.vi_index_frame_count(self._h()))
 
     def add(self, id: str, embedding: Embedding) -> None:  # noqa: A002 - mirrors the C API
         """Add a reference under ``id``; the embedding is copied (it may be closed afterwards)."""
@@ -773,13 +905,15 @@ class Index(_Handle):
             _lib.vi_hits_free(hits)
 
     def save(self, path: PathLike) -> None:
-        """Write the index to a file (atomically: temporary name + rename)."""
+        """Write the index to one self-contained file (atomically: temporary name + rename).
+        Saving an on-disk index to its own manifest path does nothing: it is always current."""
         _check(_lib.vi_index_save(self._h(), _path(path)))
 
     def __repr__(self) -> str:
         if self.closed:
             return "<vinfringe.Index closed>"
-        return f"<vinfringe.Index size={len(self)}>"
+        return (f"<vinfringe.Index size={len(self)} frames={self.frame_count} "
+                f"kind={self.kind.name.lower()}>")
 
 
 # ----------------------------------------------------------------------------------------------
