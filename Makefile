@@ -89,7 +89,8 @@ TEST_BIN := $(BUILD)/test/run_check
 # Build, test and benchmark dependencies, all from Debian. libopenblas0-openmp makes OpenBLAS
 # (built on the OpenMP runtime libtorch already uses) the system's libblas.so.3: libtorch's and
 # FAISS's matrix products run 10-20x faster than on the reference BLAS (docs/training.md).
-# python3-setuptools, -wheel, -pip and -venv build the Python wheel offline and test it in a venv.
+# python3-setuptools, -wheel, -pip and -venv build the Python wheel offline and test it in a venv;
+# python3-distributed and python3-dask run vinfringe.cluster (docs/scaling.md) and its tests.
 # clang-14 and libclang-rt-14-dev (libFuzzer) build the fuzz targets: make fuzz.
 # chromium renders the HTML page of `vinfringe report` in the tests (headless). The list is
 # also in docs/getting-started.md (test/cli/cases/16_docs.sh checks that they agree).
@@ -98,7 +99,7 @@ DEB_PACKAGES := build-essential pkg-config libtorch-dev libavformat-dev libavcod
 	libfaiss-dev libblas-dev liblapack-dev libopenblas0-openmp \
 	gnuplot-nox golang-go valgrind binutils doxygen time \
 	fonts-dejavu-core python3-setuptools python3-wheel python3-pip python3-venv chromium \
-	clang-14 libclang-rt-14-dev
+	clang-14 libclang-rt-14-dev python3-distributed python3-dask
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)

@@ -76,3 +76,18 @@ $(BENCH_APPEND_BIN): bench/index_append.c $(STATIC)
 .PHONY: bench-append
 bench-append: $(BENCH_APPEND_BIN)
 	$(BENCH_APPEND_BIN) $(BENCH_APPEND_ARGS)
+
+# Dask (issue 14): embedding throughput of 1 and 2 worker processes against one `vinfringe index
+# build`, sharded search latency on real videos (bench/work/ds, from `make bench`) and on
+# synthetic catalogues; prints Markdown tables (docs/benchmarks.md, "Dask"). It runs as
+# docs/scaling.md says to deploy: the wheel in a venv that sees Debian's Dask. Long: use nice.
+BENCH_CLUSTER_ARGS ?= --all
+BENCH_CLUSTER_VENV := $(BUILD)/bench-venv
+.PHONY: bench-cluster
+bench-cluster: $(CLI) wheel
+	rm -rf $(BENCH_CLUSTER_VENV)
+	$(WHEEL_PY) -m venv --system-site-packages $(BENCH_CLUSTER_VENV)
+	PIP_NO_INDEX=1 $(BENCH_CLUSTER_VENV)/bin/python -m pip install --quiet --no-index $(WHEEL_FILE)
+	cd $(BENCH_CLUSTER_VENV) && nice -n 10 env -u VINFRINGE_LIBRARY -u PYTHONPATH \
+		bin/python $(CURDIR)/bench/cluster_bench.py --cli $(abspath $(CLI)) \
+		--ds $(CURDIR)/$(BENCH_WORK)/ds --work $(CURDIR)/$(BENCH_WORK)/cluster $(BENCH_CLUSTER_ARGS)

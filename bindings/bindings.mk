@@ -13,6 +13,8 @@
 #                          offline from Debian's python3-setuptools and python3-wheel
 #   make check-wheel       the wheel carries the licence files, and a fresh venv (python3-venv, no
 #                          network) installs it and runs examples/index_folder.py with it
+#   make check-cluster     vinfringe.cluster against a real dask-scheduler and two dask-workers
+#                          on 127.0.0.1 (Debian's python3-distributed; see docs/scaling.md)
 
 BINDINGS_PYTHONS ?= python3 /usr/bin/python3
 GO ?= go
@@ -27,8 +29,9 @@ BINDINGS_GO_ENV = PKG_CONFIG_PATH=$(abspath $(BINDINGS_PC_DIR)) \
 	CGO_LDFLAGS="-Wl,-rpath,$(abspath $(BUILD))" GOPROXY=off \
 	GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go-path
 
-.PHONY: check-bindings check-python check-go check-same-score bindings-pc wheel check-wheel
-check: check-bindings check-same-score check-wheel
+.PHONY: check-bindings check-python check-go check-same-score bindings-pc wheel check-wheel \
+	check-cluster
+check: check-bindings check-same-score check-wheel check-cluster
 check-bindings: check-python check-go
 
 bindings-pc: $(BINDINGS_PC)
@@ -76,9 +79,10 @@ WHEEL_FILE = $(WHEEL_DIR)/vinfringe-$(VERSION)-py3-none-$(WHEEL_PLATFORM).whl
 
 wheel: $(SHARED) LICENSE docs/licensing.md $(NOTICE_FILES)
 	rm -rf $(WHEEL_DIR)
-	mkdir -p $(WHEEL_STAGE)/vinfringe/licenses/notices
+	mkdir -p $(WHEEL_STAGE)/vinfringe/licenses/notices $(WHEEL_STAGE)/vinfringe/cluster
 	cp bindings/python/pyproject.toml bindings/python/README.md LICENSE $(WHEEL_STAGE)/
 	cp bindings/python/vinfringe/*.py bindings/python/vinfringe/py.typed $(WHEEL_STAGE)/vinfringe/
+	cp bindings/python/vinfringe/cluster/*.py $(WHEEL_STAGE)/vinfringe/cluster/
 	sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' $(WHEEL_STAGE)/vinfringe/__init__.py
 	strip --strip-debug -o $(WHEEL_STAGE)/vinfringe/libvinfringe.so.0 $(SHARED)
 	cp LICENSE docs/licensing.md $(WHEEL_STAGE)/vinfringe/licenses/
@@ -93,3 +97,16 @@ check-wheel: wheel $(BUILD)/fixtures/.done
 	sh test/licensing/check_notices.sh wheel $(WHEEL_FILE)
 	VI_FIXTURES=$(abspath $(BUILD)/fixtures) VI_SRCDIR=$(CURDIR) WHEEL_PY=$(WHEEL_PY) \
 		sh bindings/python/tests/wheel_venv.sh $(abspath $(WHEEL_FILE)) $(abspath $(WHEEL_DIR))/venv
+
+# The Dask tests need Dask's distributed package, which only Debian's interpreter has here; they
+# start a dask-scheduler and dask-worker processes on 127.0.0.1 and stop them all at the end.
+CLUSTER_PY ?= /usr/bin/python3
+check-cluster: lib cli $(BUILD)/fixtures/.done
+	@if $(CLUSTER_PY) -c 'import distributed' 2>/dev/null; then \
+		echo "== vinfringe.cluster tests (Dask): $(CLUSTER_PY)"; \
+		VINFRINGE_LIBRARY=$(BINDINGS_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
+			VI_CLI=$(abspath $(CLI)) $(BINDINGS_TEST_ENV) $(CLUSTER_PY) -m unittest \
+			discover -s bindings/python/tests -p 'cluster_test.py'; \
+	else \
+		echo "== python3-distributed is not installed: Dask tests skipped"; \
+	fi
