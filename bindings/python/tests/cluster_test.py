@@ -7,6 +7,7 @@ Every process the tests start is stopped at the end, also when a test or the set
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -436,7 +437,9 @@ class ClusterTest(unittest.TestCase):
         # A shard's vector file missing: the library's message, with the shard named.
         novec = os.path.join(self.tmp, "cat-novec")
         shutil.copytree(src, novec)
-        os.unlink(os.path.join(novec, cluster.shard_file(2, 0) + ".vec"))
+        for vec in glob.glob(glob.escape(os.path.join(novec, cluster.shard_file(2, 0))) +
+                             "*.vec"):
+            os.unlink(vec)  # the data file (NAME.vec, or NAME.<uid>.vec from format 3)
         with self.assertRaises(cluster.ClusterError) as ctx:
             cluster.Catalogue(s, novec)
         self.assertIn(f"shard 0 ({os.path.join(novec, cluster.shard_file(2, 0))})",
@@ -450,9 +453,8 @@ class ClusterTest(unittest.TestCase):
                 _support.srcdir(), "models", "mobilenet_v2.vimodel"), "-o", other,
                 _support.fixture("clip_b.mp4")], check=True, timeout=300)
         shard1 = os.path.join(mixed, cluster.shard_file(2, 1))
-        for ext in ("", ".vec", ".faiss"):
-            if os.path.exists(shard1 + ext):
-                os.unlink(shard1 + ext)
+        for f in glob.glob(glob.escape(shard1) + "*"):
+            os.unlink(f)
         subprocess.run([cli(), "index", "build", "-q", "-o", shard1, other], check=True,
                        timeout=300)
         with cluster.Catalogue(s, mixed) as cat:
