@@ -413,8 +413,8 @@ def probe_shard(path: str) -> None:
         with vinfringe.Embedding.from_bytes(queries[0]) as q:
             x.search(q, 10)
         anon2, file2 = rss_parts_mb()
-        size = sum(os.path.getsize(path + e) for e in ("", ".vec", ".faiss")
-                   if os.path.exists(path + e))
+        size = sum(os.path.getsize(f) for f in glob.glob(glob.escape(path) + "*")
+                   if not f.endswith(".lock"))  # manifest, data file(s), FAISS cache
         print(json.dumps({"kind": x.kind.name.lower(), "references": len(x),
                           "frames": x.frame_count, "disk_mb": size / 1048576.0,
                           "open_s": t_open, "anon_open_mb": anon1 - anon0,
