@@ -11,7 +11,7 @@ DEST=${1:-$(dirname "$0")/data/debs}
 # camera, a film excerpt, phone and lab clips. opencv-doc also brings the photographs that become
 # the pan-and-zoom "unrelated footage" around partial copies and behind picture-in-picture.
 PACKAGES="lebiniou-data planetblupi-common opencv-doc node-opencv forensics-samples-files
-python3-mecavideo"
+python3-mecavideo gimp-help-en gnome-backgrounds"
 
 mkdir -p "$DEST/.download"
 for pkg in $PACKAGES; do

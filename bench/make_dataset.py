@@ -32,7 +32,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-MANIFEST_VERSION = 1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import generic_footage  # noqa: E402
+
+MANIFEST_VERSION = 2  # 2: generic "none" queries (bench/generic_footage.py)
 FPS = 25
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 SEG_MIN, SEG_MAX, SEG_TAIL_MAX = 6.0, 10.0, 12.0
@@ -330,7 +333,11 @@ class Builder:
 
     # --- unrelated footage ------------------------------------------------------------------
     def make_fillers(self, n):
-        photos = sorted(glob.glob(os.path.join(self.args.debs, *PHOTO_GLOB)))
+        if self.args.image_pool:
+            photos = [p for p in generic_footage.images(self.args.debs, self.args.image_pool, 300)
+                      if p.endswith((".jpg", ".webp"))]
+        else:
+            photos = sorted(glob.glob(os.path.join(self.args.debs, *PHOTO_GLOB)))
         if not photos:
             sys.exit("make_dataset: no photographs under %s; run bench/fetch_videos.sh"
                      % self.args.debs)
@@ -482,6 +489,31 @@ class Builder:
         q["spans"] = []
         self.query_job(q, inputs, graph, codec)
 
+    def generic_queries(self, queries, splits):
+        """Generic footage that copies nothing (blank screens, stills, screen recordings,
+        slideshows, title cards, test patterns: bench/generic_footage.py), from the image pool
+        of each split, so that a model's background bank (pool "bank") never holds them. Drawn
+        from their own generator so that adding them left every earlier query unchanged."""
+        rng = random.Random(self.args.seed * 1000003 + 17)
+        n = {"test": 6 if self.args.quick else 18, "train": 18}
+        for split in splits:
+            imgs = generic_footage.images(self.args.debs, self.args.image_pool or split)
+            if not imgs:
+                sys.exit("make_dataset: no %s images for generic footage under %s; run "
+                         "bench/fetch_videos.sh" % (split, self.args.debs))
+            for i in range(n[split]):
+                kind = generic_footage.KINDS[i % len(generic_footage.KINDS)]
+                q = {"id": "q%04d" % len(queries), "split": split, "family": "none",
+                     "ref": None, "spans": []}
+                q["file"] = "queries/%s.mp4" % q["id"]
+                dur = rng.uniform(6, 10)
+                inputs, graph, params = generic_footage.clip(kind, rng, imgs, dur)
+                params.update(kind=kind, generic=True)
+                q["params"] = params
+                q["filter"] = graph
+                self.query_job(q, inputs, graph, generic_footage.CODEC[:-2])
+                queries.append(q)
+
     def make_queries(self, refs, sources, segs):
         os.makedirs(os.path.join(self.out, "queries"), exist_ok=True)
         queries = []
@@ -524,6 +556,7 @@ class Builder:
                 q["file"] = "queries/%s.mp4" % q["id"]
                 self.none_query(q, split, train_pool)
                 queries.append(q)
+        self.generic_queries(queries, splits)
         self.run_jobs("queries")
         for q in queries:
             q["duration"] = round(probe(os.path.join(self.out, q["file"]))[0], 3)
@@ -553,7 +586,7 @@ class Builder:
         manifest = {
             "version": MANIFEST_VERSION, "seed": self.args.seed, "quick": self.args.quick,
             "generator": "bench/make_dataset.py", "ffmpeg": ffv,
-            "user_sources": bool(self.args.sources),
+            "user_sources": bool(self.args.sources), "image_pool": self.args.image_pool,
             "mezzanine": {"filter": MEZZ_FILTER, "codec": " ".join(MEZZ_CODEC)},
             "families": FAMILIES + ["none"],
             "sources": sources, "references": refs, "fillers": self.fillers,
@@ -582,13 +615,18 @@ def main():
     ap.add_argument("--copied-share", type=float, default=0.7,
                     help="share of references that get copied (the rest are distractors)")
     ap.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
+    ap.add_argument("--image-pool", choices=["bank", "train", "test"],
+                    help="take the filler photographs and the generic queries' images of every "
+                    "split from this pool of bench/generic_footage.py (a model's calibration set "
+                    "uses 'train'); default: opencv-doc's photographs, and each split's own pool")
     args = ap.parse_args()
     mpath = os.path.join(args.out, "manifest.json")
     if not args.force and os.path.exists(mpath):
         with open(mpath) as f:
             m = json.load(f)
         if (m.get("version") == MANIFEST_VERSION and m.get("seed") == args.seed
-                and m.get("quick") == args.quick and m.get("user_sources") == bool(args.sources)):
+                and m.get("quick") == args.quick and m.get("user_sources") == bool(args.sources)
+                and m.get("image_pool") == args.image_pool):
             log("%s is up to date (seed %d); --force rebuilds" % (mpath, args.seed))
             return
     Builder(args).build()
