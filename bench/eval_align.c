@@ -98,7 +98,12 @@ int main(int argc, char **argv) {
             printf("%s[%.3f, %.3f, %.3f, %.3f, %.4f]", k ? ", " : "", s->query_start,
                    s->query_end, s->ref_start, s->ref_end, s->score);
         }
-        printf("]}\n");
+        printf("], \"logit\": %.6g, \"calibrated\": %d, \"threshold\": %.6g", m->logit,
+               m->calibrated, m->threshold);
+        if (m->calibrated) /* what a search combines with the other references' logits */
+            printf(", \"calibration\": [%.9g, %.9g, %.9g, %.9g]", q->calib.search_w[0],
+                   q->calib.search_w[1], q->calib.search_w[2], q->calib.logit_none);
+        printf("}\n");
         vi_match_free(m);
     }
     for (int i = 0; i < n_files; i++) {

@@ -184,6 +184,19 @@ VI_API const char *vi_model_id(const vi_model *model);
 /** Human-readable description stored in the model file (how it was made). Borrowed. */
 VI_API const char *vi_model_description(const vi_model *model);
 
+/** 1 when the model carries a calibration (a background bank and the constants that turn a
+ *  comparison's evidence into a copy probability, fitted by vi_calibrator); 0 when it does not:
+ *  its scores then use the library's fixed constants, its verdicts the threshold 0.5, and
+ *  loading it logs a warning. Models written by vi_trainer_save and vi_backbone_finetune are
+ *  uncalibrated (a new embedding needs its own calibration). Thread safety: any. @since 0.4 */
+VI_API int32_t vi_model_is_calibrated(const vi_model *model);
+/** The model's recommended threshold on the copy score (0.5 when uncalibrated). Thread safety:
+ *  any. @since 0.4 */
+VI_API float vi_model_threshold(const vi_model *model);
+/** How the model's calibration was fitted (data and measured precision/recall), "" when it is
+ *  uncalibrated. Borrowed, lives as long as the model. Thread safety: any. @since 0.4 */
+VI_API const char *vi_model_calibration_info(const vi_model *model);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Embedding videos                                                                           */
 /* ------------------------------------------------------------------------------------------ */
@@ -259,6 +272,22 @@ VI_API const float *vi_embedding_frame_vectors(const vi_embedding *emb);
 VI_API double vi_embedding_duration(const vi_embedding *emb);
 /** Identifier of the model that made it (see vi_model_id); borrowed. */
 VI_API const char *vi_embedding_model_id(const vi_embedding *emb);
+/** 1 when the embedding was made by a calibrated model (it then carries each frame's background
+ *  and the model's calibration, saved in its file); 0 otherwise. Thread safety: any.
+ *  @since 0.4 */
+VI_API int32_t vi_embedding_is_calibrated(const vi_embedding *emb);
+
+/**
+ * A copy of `emb` that carries `model`'s calibration: each frame's background against the
+ * model's background bank, and the model's scoring constants. For embeddings made by the same
+ * model before it was (re)calibrated: calibrating does not change a model's id or its vectors,
+ * so a catalogue need not be embedded again.
+ * @return VI_OK, VI_E_INVALID_ARG (NULL, or the model is uncalibrated), VI_E_FORMAT (the
+ *         embedding comes from another model), VI_E_NOMEM, VI_E_INTERNAL
+ * Thread safety: any thread. @since 0.4
+ */
+VI_API vi_status vi_embedding_calibrate(const vi_model *model, const vi_embedding *emb,
+                                        vi_embedding **out);
 
 /** Decoding problems met while embedding, as bits of vi_embed_warning (0: the file decoded
  *  cleanly to its end). Kept in the embedding file. Thread safety: any. @since 0.4 */
@@ -355,7 +384,11 @@ typedef struct vi_match vi_match;
 /** Options for vi_compare. Initialise with vi_compare_options_init(). */
 typedef struct vi_compare_options {
     uint32_t struct_size; /**< set by vi_compare_options_init */
-    int32_t localize;     /**< 1 (default): also find copied segments; 0: video-level only */
+    int32_t localize;     /**< 1 (default): also find copied segments; 0: video-level only
+                               (the score is then the library's fixed video-level score, never
+                               a calibrated probability) */
+    float threshold;      /**< threshold of the verdict vi_match_is_copy, in (0, 1]; 0 (default):
+                               the model's recommended threshold (vi_model_threshold) @since 0.4 */
     /* new fields are appended here only */
 } vi_compare_options;
 
@@ -377,8 +410,20 @@ VI_API vi_status vi_compare(const vi_embedding *query, const vi_embedding *ref,
 
 /** Release a match. NULL is a no-op. */
 VI_API void vi_match_free(vi_match *match);
-/** Copy score in [0, 1]: how likely the query copies the reference (see docs/thresholds.md). */
+/** Copy score in [0, 1]. With a calibrated model (vi_model_is_calibrated), the probability that
+ *  the two videos share copied content, fitted for the model; otherwise the library's fixed
+ *  score (see docs/thresholds.md). */
 VI_API float vi_match_score(const vi_match *match);
+/** The verdict: 1 when the score reaches vi_match_threshold ("copy"), else 0. Thread safety: any.
+ *  @since 0.4 */
+VI_API int32_t vi_match_is_copy(const vi_match *match);
+/** The threshold of the verdict: vi_compare_options.threshold when set, else the model's
+ *  recommended threshold (0.5 for an uncalibrated model). Thread safety: any. @since 0.4 */
+VI_API float vi_match_threshold(const vi_match *match);
+/** 1 when the score is the calibrated probability of the model's calibration; 0 when an
+ *  embedding of the pair comes from an uncalibrated model (or from a file written before 0.4),
+ *  or localisation was off. Thread safety: any. @since 0.4 */
+VI_API int32_t vi_match_is_calibrated(const vi_match *match);
 /** Cosine of the two video-level vectors, in [-1, 1]. */
 VI_API float vi_match_video_similarity(const vi_match *match);
 /** Number of copied segments found (0 when localisation is off or nothing matched). */
@@ -539,6 +584,101 @@ VI_API const char *vi_hits_id(const vi_hits *hits, int32_t i);
 VI_API float vi_hits_score(const vi_hits *hits, int32_t i);
 /** The full comparison behind hit `i` (segments), borrowed; NULL if out of range. */
 VI_API const vi_match *vi_hits_match(const vi_hits *hits, int32_t i);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Calibration: a copy verdict fitted for a model                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Fits a model's scoring calibration (docs/thresholds.md): a background bank made from footage
+ *  that copies nothing (blank screens, title cards, desktops, ordinary photographs: what many
+ *  videos resemble), and the constants that turn a comparison's evidence (how alike the aligned
+ *  frames are, how far above their background, how much better than the pair's other
+ *  alignments, for how many seconds) into the probability that two videos share copied
+ *  content, with the threshold to act on. The fit uses a labelled catalogue: references, and
+ *  queries that each copy one reference or none. vi_calibrator_save writes the model with its
+ *  calibration. Not thread-safe: one thread at a time. @since 0.4 */
+typedef struct vi_calibrator vi_calibrator;
+
+/** Options for vi_calibrator_create. Initialise with vi_calibrate_options_init(). @since 0.4 */
+typedef struct vi_calibrate_options {
+    uint32_t struct_size;     /**< set by vi_calibrate_options_init; never by hand */
+    int32_t bank_size;        /**< background vectors kept at most, spread evenly (20000) */
+    int32_t bank_k;           /**< nearest background vectors averaged into a frame's background,
+                                   1..64 (3) */
+    float target_precision;   /**< the recommended threshold is the lowest at which the labelled
+                                   comparisons reach this precision, 0.5..1 (0.95) */
+    /* new fields are appended here only */
+} vi_calibrate_options;
+
+/** Fill `opts` with defaults and record `struct_size` (pass sizeof *opts).
+ *  @return VI_OK, or VI_E_INVALID_ARG when opts is NULL or struct_size too small.
+ *  Thread safety: any thread. @since 0.4 */
+VI_API vi_status vi_calibrate_options_init(vi_calibrate_options *opts, size_t struct_size);
+#define VI_CALIBRATE_OPTIONS_INIT(o) vi_calibrate_options_init(&(o), sizeof(o))
+
+/** What a fit measured on its own labelled comparisons (every query against every reference,
+ *  scored as vi_index_search scores hits). Set `struct_size` (VI_CALIBRATION_REPORT_INIT)
+ *  before passing it. @since 0.4 */
+typedef struct vi_calibration_report {
+    uint32_t struct_size;  /**< sizeof the struct, set by the caller */
+    int32_t pairs;         /**< (query, reference) comparisons */
+    int32_t copies;        /**< of them, copies */
+    int32_t bank_vectors;  /**< background vectors kept */
+    float micro_ap;        /**< average precision over all comparisons pooled */
+    float threshold;       /**< the recommended threshold chosen */
+    float precision;       /**< precision at that threshold */
+    float recall;          /**< recall at that threshold */
+    /* new fields are appended here only */
+} vi_calibration_report;
+#define VI_CALIBRATION_REPORT_INIT(r) ((r).struct_size = (uint32_t)sizeof(r))
+
+/**
+ * Create a calibrator for `base`, which must have an embedding head (the model must stay loaded
+ * while the calibrator lives). A calibration `base` already has is replaced by the fit.
+ * @param base  a loaded model with a head
+ * @param opts  NULL for defaults
+ * @param out   receives the calibrator; free with vi_calibrator_free()
+ * @return VI_OK, VI_E_INVALID_ARG (no head, an option out of range), VI_E_NOMEM
+ * Thread safety: any thread. @since 0.4
+ */
+VI_API vi_status vi_calibrator_create(const vi_model *base, const vi_calibrate_options *opts,
+                                      vi_calibrator **out);
+
+/** Release a calibrator. NULL is a no-op. Thread safety: exclusive. @since 0.4 */
+VI_API void vi_calibrator_free(vi_calibrator *cal);
+
+/** Add the frame vectors of `background` (an embedding made by the calibrator's model, e.g. of
+ *  a video sampled at 2 frames per second, or of an image) to the background bank. Use footage
+ *  that copies nothing your queries will be checked against.
+ *  @return VI_OK, VI_E_INVALID_ARG (NULL), VI_E_FORMAT (another model), VI_E_NOMEM.
+ *  Thread safety: exclusive. @since 0.4 */
+VI_API vi_status vi_calibrator_add_background(vi_calibrator *cal, const vi_embedding *background);
+
+/** Add a reference of the labelled catalogue under `id` (copied; unique) with its embedding
+ *  (made by the calibrator's model; copied).
+ *  @return VI_OK, VI_E_INVALID_ARG (NULL, a repeated id), VI_E_FORMAT (another model),
+ *          VI_E_NOMEM. Thread safety: exclusive. @since 0.4 */
+VI_API vi_status vi_calibrator_add_reference(vi_calibrator *cal, const char *id,
+                                             const vi_embedding *ref);
+
+/** Add a query of the labelled catalogue: its embedding (copied) and the id of the reference it
+ *  copies, or NULL when it copies none of them. Add the references first.
+ *  @return VI_OK, VI_E_INVALID_ARG (NULL, an unknown reference id), VI_E_FORMAT (another model),
+ *          VI_E_NOMEM. Thread safety: exclusive. @since 0.4 */
+VI_API vi_status vi_calibrator_add_query(vi_calibrator *cal, const vi_embedding *query,
+                                         const char *copies_id);
+
+/** Fit the calibration: the bank, every frame's background, every query against every
+ *  reference, the logistic fits and the threshold (docs/thresholds.md). `report` may be NULL.
+ *  @return VI_OK, VI_E_INVALID_ARG (no background, no references, or not both copying and
+ *          non-copying queries), VI_E_NOMEM, VI_E_INTERNAL. Thread safety: exclusive. @since 0.4 */
+VI_API vi_status vi_calibrator_fit(vi_calibrator *cal, vi_calibration_report *report);
+
+/** Write the base model with the fitted calibration (its id changes: embeddings made before
+ *  must be made again to carry it). Written to a temporary name then renamed.
+ *  @return VI_OK, VI_E_INVALID_ARG (not fitted since the last input), VI_E_IO, VI_E_NOMEM
+ *  Thread safety: exclusive. @since 0.4 */
+VI_API vi_status vi_calibrator_save(const vi_calibrator *cal, const char *path);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Training                                                                                   */

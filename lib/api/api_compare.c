@@ -25,10 +25,18 @@ vi_status vi_compare(const vi_embedding *query, const vi_embedding *ref,
     if (query->dim != ref->dim || strcmp(query->model_id, ref->model_id) != 0)
         return vi__fail(VI_E_FORMAT, "embeddings come from different models (%s, %d-d vs %s, %d-d)",
                         query->model_id, query->dim, ref->model_id, ref->dim);
-    return vi__compare(query, ref, o.localize != 0, out);
+    if (!(o.threshold >= 0.0f && o.threshold <= 1.0f))
+        return vi__fail(VI_E_INVALID_ARG, "vi_compare: threshold %g is out of range [0, 1]",
+                        (double)o.threshold);
+    vi_status st = vi__compare(query, ref, o.localize != 0, out);
+    if (st == VI_OK && o.threshold > 0.0f) (*out)->threshold = o.threshold;
+    return st;
 }
 
 float vi_match_score(const vi_match *m) { return m ? m->score : 0.0f; }
+int32_t vi_match_is_copy(const vi_match *m) { return m && m->score >= m->threshold ? 1 : 0; }
+float vi_match_threshold(const vi_match *m) { return m ? m->threshold : 0.0f; }
+int32_t vi_match_is_calibrated(const vi_match *m) { return m ? m->calibrated : 0; }
 float vi_match_video_similarity(const vi_match *m) { return m ? m->video_similarity : 0.0f; }
 int32_t vi_match_segment_count(const vi_match *m) { return m ? m->n_segments : 0; }
 

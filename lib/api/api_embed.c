@@ -99,6 +99,16 @@ static vi_status acc_finish(struct accumulator *a, double duration, vi_embedding
     float *mean = a->features; /* reuse: at least fdim floats */
     for (int32_t c = 0; c < a->fdim; c++) mean[c] = (float)(a->sum[c] / a->n);
     vi__head_apply(&a->model->head, mean, 1, e->video);
+    if (a->model->calib.id) { /* each frame's background, for the calibrated verdict */
+        e->frame_bg = vi__mallocarray((size_t)a->n, sizeof(float));
+        st = e->frame_bg ? vi__model_frame_background(a->model, e->frames, a->n, e->frame_bg)
+                         : vi__fail(VI_E_NOMEM, "out of memory");
+        if (st != VI_OK) {
+            vi_embedding_free(e);
+            return st;
+        }
+        e->calib = a->model->calib;
+    }
     double last = (double)(a->pts[a->n - 1] - a->pts[0]) / 1e6;
     e->duration = duration > 0 ? duration : last;
     *out = e;
@@ -224,4 +234,32 @@ const float *vi_embedding_video_vector(const vi_embedding *e) { return e ? e->vi
 const float *vi_embedding_frame_vectors(const vi_embedding *e) { return e ? e->frames : NULL; }
 double vi_embedding_duration(const vi_embedding *e) { return e ? e->duration : 0; }
 const char *vi_embedding_model_id(const vi_embedding *e) { return e ? e->model_id : NULL; }
+int32_t vi_embedding_is_calibrated(const vi_embedding *e) { return e && e->calib.id ? 1 : 0; }
 int32_t vi_embedding_warnings(const vi_embedding *e) { return e ? e->warnings : 0; }
+
+vi_status vi_embedding_calibrate(const vi_model *model, const vi_embedding *emb,
+                                 vi_embedding **out) {
+    vi__clear_error();
+    if (!out) return vi__fail(VI_E_INVALID_ARG, "vi_embedding_calibrate: out is NULL");
+    *out = NULL;
+    if (!model || !emb) return vi__fail(VI_E_INVALID_ARG, "vi_embedding_calibrate: NULL argument");
+    if (!model->calib.id)
+        return vi__fail(VI_E_INVALID_ARG, "vi_embedding_calibrate: model %s is uncalibrated",
+                        model->id);
+    if (strcmp(model->id, emb->model_id) != 0 || emb->dim != model->head.out_dim)
+        return vi__fail(VI_E_FORMAT, "vi_embedding_calibrate: the embedding comes from model %s, "
+                        "not %s", emb->model_id, model->id);
+    struct vi_embedding *e = vi__embedding_copy(emb);
+    if (!e) return vi__fail(VI_E_NOMEM, "out of memory");
+    if (!e->frame_bg) e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
+    vi_status st = e->frame_bg ? vi__model_frame_background(model, e->frames, e->n_frames,
+                                                             e->frame_bg)
+                               : vi__fail(VI_E_NOMEM, "out of memory");
+    if (st != VI_OK) {
+        vi_embedding_free(e);
+        return st;
+    }
+    e->calib = model->calib;
+    *out = e;
+    return VI_OK;
+}

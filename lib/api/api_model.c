@@ -23,3 +23,8 @@ int32_t vi_model_feature_dim(const vi_model *m) { return m ? m->head.in_dim : 0;
 int32_t vi_model_input_size(const vi_model *m) { return m ? m->input_size : 0; }
 const char *vi_model_id(const vi_model *m) { return m ? m->id : NULL; }
 const char *vi_model_description(const vi_model *m) { return m ? m->description : NULL; }
+int32_t vi_model_is_calibrated(const vi_model *m) { return m && m->calib.id ? 1 : 0; }
+float vi_model_threshold(const vi_model *m) {
+    return m && m->calib.id ? m->calib.threshold : VI__UNCALIBRATED_THRESHOLD;
+}
+const char *vi_model_calibration_info(const vi_model *m) { return m ? m->calibration_fit : NULL; }

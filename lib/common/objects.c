@@ -25,12 +25,33 @@ vi_status vi__embedding_alloc(int32_t dim, int32_t n_frames, const char *model_i
     return VI_OK;
 }
 
+struct vi_embedding *vi__embedding_copy(const struct vi_embedding *e) {
+    struct vi_embedding *c;
+    if (vi__embedding_alloc(e->dim, e->n_frames, e->model_id, &c) != VI_OK) return NULL;
+    memcpy(c->video, e->video, (size_t)e->dim * sizeof(float));
+    memcpy(c->frames, e->frames, (size_t)e->dim * (size_t)e->n_frames * sizeof(float));
+    memcpy(c->pts_us, e->pts_us, (size_t)e->n_frames * sizeof(int64_t));
+    c->duration = e->duration;
+    c->warnings = e->warnings;
+    c->calib = e->calib;
+    if (e->frame_bg) {
+        c->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
+        if (!c->frame_bg) {
+            vi_embedding_free(c);
+            return NULL;
+        }
+        memcpy(c->frame_bg, e->frame_bg, (size_t)e->n_frames * sizeof(float));
+    }
+    return c;
+}
+
 void vi_embedding_free(vi_embedding *e) {
     if (!e) return;
     vi__free(e->video);
     vi__free(e->frames);
     vi__free(e->pts_us);
     vi__free(e->model_id);
+    vi__free(e->frame_bg);
     vi__free(e);
 }
 

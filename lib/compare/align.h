@@ -222,13 +222,14 @@ struct vi_align_params {
     int32_t refine;  /* 1: refine each segment on the dense similarities (align_refine.c) */
     float score_mid, score_slope, score_half_len; /* VI_SCORE_MID, _SLOPE, _HALF_LEN_S */
     float score_video_discount;                   /* VI_SCORE_VIDEO_DISCOUNT */
+    int32_t calibrated; /* 1: calibrated embeddings get the calibrated verdict (evidence.c) */
 };
 
 static inline struct vi_align_params vi__align_params_default(void) {
     struct vi_align_params p = {VI_ALIGN_DEFAULT, VI_ALIGN_ABS_LOC, VI_ALIGN_ABS_SCALE,
                                 VI_ALIGN_WHOLE_COS, VI_ALIGN_REFINE,
                                 VI_SCORE_MID, VI_SCORE_SLOPE, VI_SCORE_HALF_LEN_S,
-                                VI_SCORE_VIDEO_DISCOUNT};
+                                VI_SCORE_VIDEO_DISCOUNT, 1};
     return p;
 }
 

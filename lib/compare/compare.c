@@ -39,7 +39,7 @@ static float cosine(const float *a, const float *b, int32_t n) {
 
 /* Frame times in seconds, forced non-decreasing (a damaged file must not break the aligners'
  * binary searches); frames without a usable time are placed one second after the previous one. */
-static double *timeline(const struct vi_embedding *e) {
+double *vi__timeline(const struct vi_embedding *e) {
     double *t = vi__mallocarray((size_t)e->n_frames, sizeof *t);
     if (!t) return NULL;
     for (int32_t i = 0; i < e->n_frames; i++) {
@@ -87,6 +87,33 @@ static float calibrate(const struct vi_align_params *par, float x) {
     return isfinite(s) ? s : 0.0f;
 }
 
+int vi__calibrated_pair(const struct vi_embedding *q, const struct vi_embedding *r) {
+    return q->calib.id && q->calib.id == r->calib.id && q->frame_bg && r->frame_bg;
+}
+
+/* The calibrated verdict (evidence.c): each found segment's logit; the segments less probable
+ * than the calibration's segment_min are dropped; the pair's logit is the best segment's, and
+ * its score the probability of that logit with no competitor. */
+static void judge(struct vi_match *m, const struct vi_embedding *q, const struct vi_embedding *r,
+                  const double *tq, const double *tr) {
+    const struct vi__calibration *c = &q->calib;
+    float logit = c->logit_none;
+    int32_t kept = 0;
+    for (int32_t k = 0; k < m->n_segments; k++) {
+        float f[VI__EVIDENCE_FEATURES];
+        vi__segment_evidence(q, r, tq, tr, &m->segments[k], f);
+        const float l = vi__evidence_logit(c, f);
+        if (vi__evidence_probability(c, l, -INFINITY) < c->segment_min) continue;
+        if (l > logit) logit = l;
+        m->segments[kept++] = m->segments[k];
+    }
+    m->n_segments = kept;
+    m->logit = logit;
+    m->score = vi__evidence_probability(c, logit, -INFINITY);
+    m->threshold = c->threshold;
+    m->calibrated = 1;
+}
+
 static int usable(const struct vi_embedding *e) {
     return e->n_frames > 0 && e->frames != NULL;
 }
@@ -110,8 +137,8 @@ vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embed
     struct vi_align_graph g;
     memset(&g, 0, sizeof g);
     if (localize && usable(q) && usable(r)) {
-        tq = timeline(q);
-        tr = timeline(r);
+        tq = vi__timeline(q);
+        tr = vi__timeline(r);
         if (!tq || !tr) {
             vi__free(tq);
             vi__free(tr);
@@ -189,6 +216,8 @@ vi_status vi__compare_params(const struct vi_embedding *q, const struct vi_embed
     }
     if (n_seg > 1) qsort(m->segments, (size_t)n_seg, sizeof *m->segments, seg_cmp);
     m->score = calibrate(par, evidence);
+    m->threshold = VI__UNCALIBRATED_THRESHOLD;
+    if (localize && par->calibrated && vi__calibrated_pair(q, r)) judge(m, q, r, tq, tr);
     vi__align_graph_free(&g);
     vi__free(tq);
     vi__free(tr);

@@ -14,4 +14,22 @@ VI_HIDDEN float vi__dot(const float *a, const float *b, int32_t n);
 VI_HIDDEN vi_status vi__compare(const struct vi_embedding *q, const struct vi_embedding *r,
                                 int localize, struct vi_match **out);
 
+/* Frame times of an embedding in seconds (vi__malloc'ed; NULL when out of memory), forced
+ * non-decreasing. */
+VI_HIDDEN double *vi__timeline(const struct vi_embedding *e);
+/* 1 when both embeddings carry the same model calibration and their frame backgrounds. */
+VI_HIDDEN int vi__calibrated_pair(const struct vi_embedding *q, const struct vi_embedding *r);
+
+/* The calibrated verdict (evidence.c): the features of a found segment (both embeddings
+ * calibrated: frame_bg set; tq/tr their timelines in seconds), a segment's logit, and the
+ * probability of a pair's logit: compared alone (competitor -INFINITY), or among other
+ * references whose best logit is `competitor`. */
+VI_HIDDEN void vi__segment_evidence(const struct vi_embedding *q, const struct vi_embedding *r,
+                                    const double *tq, const double *tr, const vi_segment *seg,
+                                    float features[VI__EVIDENCE_FEATURES]);
+VI_HIDDEN float vi__evidence_logit(const struct vi__calibration *c,
+                                   const float features[VI__EVIDENCE_FEATURES]);
+VI_HIDDEN float vi__evidence_probability(const struct vi__calibration *c, float logit,
+                                         float competitor);
+
 #endif

@@ -18,6 +18,11 @@ vi_status vi__embedding_encode(const struct vi_embedding *e, uint8_t **out, size
     vi__docw_tensor(w, &video);
     vi__docw_tensor(w, &frames);
     vi__docw_tensor(w, &pts);
+    if (e->calib.id && e->frame_bg) { /* absent: uncalibrated (and every file before 0.4) */
+        vi__tensor bg = {"frame_bg", VI__DT_F32, 1, {e->n_frames}, 0, 0, e->frame_bg, 0};
+        vi__docw_tensor(w, &bg);
+        vi__calibration_write(w, &e->calib);
+    }
     return vi__docw_finish(w, VI__MAGIC_EMBEDDING, out, n);
 }
 
@@ -25,6 +30,27 @@ static int all_finite(const float *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i])) return 0;
     return 1;
+}
+
+/* The frame backgrounds and the calibration of a calibrated model's embedding: both or none. */
+static vi_status read_calibration(const vi__doc *doc, struct vi_embedding *e) {
+    vi_status st = vi__calibration_read(doc, VI_E_FORMAT, &e->calib);
+    if (st != VI_OK) return st;
+    const vi__tensor *bg = vi__doc_tensor(doc, "frame_bg");
+    if (!bg && !e->calib.id) return VI_OK;
+    if (!bg || !e->calib.id)
+        return vi__fail(VI_E_FORMAT, "embedding has %s but no %s", bg ? "frame backgrounds" :
+                        "a calibration", bg ? "calibration" : "frame backgrounds");
+    if (bg->dtype != VI__DT_F32 || bg->ndim != 1 || bg->dims[0] != e->n_frames)
+        return vi__fail(VI_E_FORMAT, "embedding frame backgrounds do not match its %d frames",
+                        e->n_frames);
+    e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
+    if (!e->frame_bg) return vi__fail(VI_E_NOMEM, "out of memory");
+    memcpy(e->frame_bg, bg->data, bg->nbytes);
+    for (int32_t i = 0; i < e->n_frames; i++)
+        if (!(e->frame_bg[i] >= -1.0f && e->frame_bg[i] <= 1.0f))
+            return vi__fail(VI_E_FORMAT, "embedding frame background %d is out of [-1, 1]", i);
+    return VI_OK;
 }
 
 vi_status vi__embedding_decode(const uint8_t *buf, size_t n, struct vi_embedding **out) {
@@ -55,7 +81,11 @@ vi_status vi__embedding_decode(const uint8_t *buf, size_t n, struct vi_embedding
         int64_t warnings = 0;
         if (vi__doc_i64(doc, "warnings", &warnings))
             e->warnings = (int32_t)(warnings & (VI_EMBED_WARN_TRUNCATED | VI_EMBED_WARN_DAMAGED_FRAMES));
-        if (!all_finite(e->video, (size_t)e->dim) ||
+        st = read_calibration(doc, e);
+        if (st != VI_OK) {
+            vi_embedding_free(e);
+            e = NULL;
+        } else if (!all_finite(e->video, (size_t)e->dim) ||
             !all_finite(e->frames, (size_t)e->dim * (size_t)e->n_frames)) {
             vi_embedding_free(e);
             e = NULL;

@@ -64,6 +64,16 @@ VI_HIDDEN void vi__docw_tensor(vi__docw *w, const vi__tensor *t);
 /* Compress and frame; `*out` is vi__malloc'ed. Frees `w` in every case. */
 VI_HIDDEN vi_status vi__docw_finish(vi__docw *w, const char magic[8], uint8_t **out, size_t *n);
 
+/* The calibration block (calibration_block.c), shared by model, embedding and index files.
+ * vi__calibration_read leaves `c` zeroed (uncalibrated) when the block is absent and fails with
+ * `bad` naming the entry when it is partial, out of range, or does not match its id, the
+ * vi__calibration_crc of the other fields. */
+VI_HIDDEN int vi__calibration_is_key(const char *name);
+VI_HIDDEN uint32_t vi__calibration_crc(const struct vi__calibration *c);
+VI_HIDDEN void vi__calibration_write(vi__docw *w, const struct vi__calibration *c);
+VI_HIDDEN vi_status vi__calibration_read(const vi__doc *doc, vi_status bad,
+                                         struct vi__calibration *c);
+
 /* Embedding <-> container bytes. */
 VI_HIDDEN vi_status vi__embedding_encode(const struct vi_embedding *e, uint8_t **out, size_t *n);
 VI_HIDDEN vi_status vi__embedding_decode(const uint8_t *buf, size_t n, struct vi_embedding **out);

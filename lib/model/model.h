@@ -8,6 +8,7 @@
 #include "../formats/formats.h"
 #include "../head/head.h"
 #include "../backbone/backbone.h"
+#include "../shim/faiss_shim.h"
 
 /* ---- The model file -------------------------------------------------------------------------
  *
@@ -51,10 +52,23 @@ typedef struct vi__model_head {
     vi__tensor bias[VI__DMI_LAYERS];
 } vi__model_head;
 
+/* The scoring calibration (docs/thresholds.md), fitted on the head's embedding by vi_calibrator:
+ * the background bank (n x dim frame vectors of footage that copies nothing but resembles much:
+ * each frame's similarity to it says how generic the frame is), how many of a frame's nearest
+ * bank vectors are averaged, and the constants that turn a comparison's evidence into a verdict.
+ * Absent (calib.id 0): the model is uncalibrated. */
+typedef struct vi__model_calibration {
+    struct vi__calibration calib;
+    vi__tensor bank;     /* n x dim, float32 or 8-bit (VI__DT_U8Q) */
+    int32_t bank_k;      /* 1..64 */
+    const char *fit;     /* how it was fitted (data, metrics), "" when unknown */
+} vi__model_calibration;
+
 typedef struct vi__model_file {
     vi__model_meta meta;
     vi__model_backbone backbone;
     vi__model_head head;
+    vi__model_calibration calibration;
     struct vi__model_store *store; /* private: the parsed bytes and copies the views point into */
 } vi__model_file;
 
@@ -68,9 +82,13 @@ VI_HIDDEN vi_status vi__model_file_encode(const vi__model_file *mf, uint8_t **ou
 /* Encode and write atomically to `path`. */
 VI_HIDDEN vi_status vi__model_file_save(const vi__model_file *mf, const char *path);
 
+/* CRC-32 of what determines the model's embeddings (input size, mirror averaging, backbone and
+ * head tensors) and nothing else: a model keeps its id (name and this CRC) when it is
+ * calibrated, so that its embeddings stay comparable. */
+VI_HIDDEN uint32_t vi__model_file_embedding_crc(const vi__model_file *mf);
 /* For writers of a model derived from a parsed one (a new head, or a new backbone): drop every
- * part fitted on the old embedding, i.e. the head and whatever was fitted on the head's output,
- * so that no derived model inherits them. */
+ * part fitted on the old embedding, i.e. the head and the calibration fitted on the head's
+ * output, so that no derived model inherits them. */
 VI_HIDDEN void vi__model_file_clear_head(vi__model_file *mf);
 /* Set head layer `layer` to float32 arrays of the caller (weight out_dim x fan_in, bias out_dim),
  * borrowed until the file is encoded; marks the head present. All layers must share out_dim and
@@ -86,10 +104,18 @@ VI_HIDDEN vi_status vi__model_file_backbone_f32(const vi__model_file *mf, vi__na
                                                 int32_t *n);
 VI_HIDDEN void vi__named_f32_free(vi__named_f32 *list, int32_t n);
 
+/* Set the calibration part: `bank` (n x dim float32, borrowed until the file is encoded; stored
+ * as 8-bit codes), its k, the fitted constants (their id and bank_crc are computed here) and a
+ * description of the fit (copied). */
+VI_HIDDEN vi_status vi__model_file_set_calibration(vi__model_file *mf, const float *bank,
+                                                   int32_t n, int32_t dim, int32_t bank_k,
+                                                   const struct vi__calibration *calib,
+                                                   const char *fit);
+
 /* ---- The loaded model ------------------------------------------------------------------------ */
 
 struct vi_model {
-    char *id;             /* "<name>:<crc32 of the file>" */
+    char *id;             /* "<name>:<vi__model_file_embedding_crc>" */
     char *description;
     int32_t input_size;   /* square RGB side the backbone takes */
     vi__net *net;         /* frozen backbone */
@@ -98,7 +124,20 @@ struct vi_model {
                              the built-in model's read-only data */
     size_t n_bytes;
     uint8_t *owned;       /* the file bytes when the model owns them, else NULL */
+    struct vi__calibration calib; /* id 0: uncalibrated */
+    int32_t bank_k;
+    vi__faiss *bank;        /* exact inner-product index over the background bank; NULL when
+                               uncalibrated */
+    char *calibration_fit;  /* how the calibration was fitted, "" when uncalibrated */
 };
+
+/* Each of the n frames' (L2-normalised, model dim) background: the mean similarity of its bank_k
+ * nearest bank vectors. Thread safety: any number of threads on one model. */
+VI_HIDDEN vi_status vi__model_frame_background(const vi_model *m, const float *frames, int32_t n,
+                                               float *bg);
+/* The same against any bank index (the calibrator's bank being fitted). */
+VI_HIDDEN vi_status vi__bank_background(const vi__faiss *bank, int32_t k, const float *frames,
+                                        int32_t n, float *bg);
 
 /* Load the built-in model, a model file, or model bytes (copied). Errors carry the context. */
 VI_HIDDEN vi_status vi__model_load_builtin(vi_model **out);

@@ -183,7 +183,7 @@ static vi_status read_head(const vi__doc *doc, vi__model_file *mf) {
         const char *name = vi__doc_tensor_at(doc, i)->name;
         if (is_head_name(name) && !is_head_key(name))
             return vi__fail(VI_E_BAD_MODEL, "tensor '%s' is not a layer of the DMI head", name);
-        if (!is_head_name(name) && !is_backbone_name(name))
+        if (!is_head_name(name) && !is_backbone_name(name) && !vi__calibration_is_key(name))
             return vi__fail(VI_E_BAD_MODEL, "tensor '%s' belongs to no part of a model that "
                             "this library knows (made by a newer libvinfringe?)", name);
     }
@@ -239,6 +239,109 @@ static vi_status write_head(vi__docw *w, const vi__model_file *mf) {
     return VI_OK;
 }
 
+/* ---- part: calibration -------------------------------------------------------------------- */
+
+#define KEY_BANK "calibration.bank"
+#define KEY_BANK_K "calibration.bank_k"
+#define KEY_FIT "calibration.fit"
+#define MAX_BANK 1000000
+
+static uint32_t bank_crc(const vi__tensor *bank) {
+    uint32_t crc = vi__crc32(0, bank->dims, 2 * sizeof bank->dims[0]);
+    return vi__crc32(crc, bank->data, bank->nbytes);
+}
+
+static vi_status read_calibration(const vi__doc *doc, vi__model_file *mf) {
+    vi__model_calibration *c = &mf->calibration;
+    vi_status st = vi__calibration_read(doc, VI_E_BAD_MODEL, &c->calib);
+    if (st != VI_OK || !c->calib.id) {
+        if (st == VI_OK && (vi__doc_tensor(doc, KEY_BANK) || vi__doc_str(doc, KEY_FIT)))
+            st = vi__fail(VI_E_BAD_MODEL, "the calibration block is damaged: a background bank "
+                          "without the calibration's constants");
+        return st;
+    }
+    const vi__tensor *bank = vi__doc_tensor(doc, KEY_BANK);
+    int64_t k = 0;
+    if (!bank || bank->ndim != 2 || bank->dims[0] < 1 || bank->dims[0] > MAX_BANK ||
+        (bank->dtype != VI__DT_F32 && bank->dtype != VI__DT_U8Q))
+        return vi__fail(VI_E_BAD_MODEL, "the calibration block is damaged: '%s' is missing or "
+                        "misshapen", KEY_BANK);
+    if (!mf->head.present || bank->dims[1] != mf->head.out_dim)
+        return vi__fail(VI_E_BAD_MODEL, "the calibration's background bank holds %lld-d vectors "
+                        "but the model's embeddings have %d dimensions", (long long)bank->dims[1],
+                        mf->head.present ? (int)mf->head.out_dim : 0);
+    if (!tensor_is_finite(bank) ||
+        (bank->dtype == VI__DT_U8Q && !(isfinite(bank->qscale) && isfinite(bank->qmin))))
+        return vi__fail(VI_E_BAD_MODEL, "the calibration's background bank holds NaN or "
+                        "infinite values");
+    if (!vi__doc_i64(doc, KEY_BANK_K, &k) || k < 1 || k > 64 || k > bank->dims[0])
+        return vi__fail(VI_E_BAD_MODEL, "the calibration block is damaged: '%s' is missing or "
+                        "out of range 1..64", KEY_BANK_K);
+    if (bank_crc(bank) != c->calib.bank_crc)
+        return vi__fail(VI_E_BAD_MODEL, "the calibration block is damaged: the background bank "
+                        "does not match its checksum");
+    c->bank = *bank;
+    c->bank_k = (int32_t)k;
+    c->fit = vi__doc_str(doc, KEY_FIT);
+    if (!c->fit) c->fit = "";
+    return VI_OK;
+}
+
+static vi_status write_calibration(vi__docw *w, const vi__model_file *mf) {
+    const vi__model_calibration *c = &mf->calibration;
+    if (!c->calib.id) return VI_OK;
+    if (!c->bank.data || c->bank.ndim != 2 || !mf->head.present ||
+        c->bank.dims[1] != mf->head.out_dim || c->bank_k < 1)
+        return vi__fail(VI_E_INVALID_ARG, "writing a model: the calibration has no background "
+                        "bank of the head's dimension");
+    vi__tensor bank = c->bank;
+    bank.name = KEY_BANK;
+    vi__docw_tensor(w, &bank);
+    vi__docw_i64(w, KEY_BANK_K, c->bank_k);
+    if (c->fit && *c->fit) vi__docw_str(w, KEY_FIT, c->fit);
+    vi__calibration_write(w, &c->calib);
+    return VI_OK;
+}
+
+vi_status vi__model_file_set_calibration(vi__model_file *mf, const float *bank, int32_t n,
+                                         int32_t dim, int32_t bank_k,
+                                         const struct vi__calibration *calib, const char *fit) {
+    vi__model_calibration *c = &mf->calibration;
+    memset(c, 0, sizeof *c);
+    const size_t count = (size_t)n * (size_t)dim;
+    uint8_t *codes = vi__malloc(count ? count : 1);
+    char *fit_copy = vi__strdup(fit ? fit : "");
+    if (!codes || !fit_copy) {
+        vi__free(codes);
+        vi__free(fit_copy);
+        return vi__fail(VI_E_NOMEM, "out of memory");
+    }
+    vi_status st = store_keep(mf, codes);
+    if (st == VI_OK) st = store_keep(mf, fit_copy);
+    else vi__free(fit_copy);
+    if (st != VI_OK) return st;
+    /* 8 bits over the bank's range: unit vectors' components lie in [-1, 1], a step of at most
+     * 2/255 moves a similarity by well under 0.01 (docs/thresholds.md) */
+    float lo = 0.0f, hi = 0.0f;
+    for (size_t i = 0; i < count; i++) {
+        if (bank[i] < lo) lo = bank[i];
+        if (bank[i] > hi) hi = bank[i];
+    }
+    const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    for (size_t i = 0; i < count; i++) {
+        const float q = roundf((bank[i] - lo) / scale);
+        codes[i] = (uint8_t)(q < 0.0f ? 0.0f : q > 255.0f ? 255.0f : q);
+    }
+    c->bank = (vi__tensor){.name = KEY_BANK, .dtype = VI__DT_U8Q, .ndim = 2, .dims = {n, dim},
+                           .qscale = scale, .qmin = lo, .data = codes, .nbytes = count};
+    c->bank_k = bank_k;
+    c->fit = fit_copy;
+    c->calib = *calib;
+    c->calib.bank_crc = bank_crc(&c->bank);
+    c->calib.id = vi__calibration_crc(&c->calib);
+    return VI_OK;
+}
+
 /* ---- the parts, in file order ------------------------------------------------------------- */
 
 static const struct part {
@@ -249,6 +352,7 @@ static const struct part {
     {"metadata", read_meta, write_meta},
     {"backbone", read_backbone, write_backbone},
     {"head", read_head, write_head},
+    {"calibration", read_calibration, write_calibration},
 };
 #define N_PARTS ((int)(sizeof parts / sizeof parts[0]))
 
@@ -312,8 +416,31 @@ vi_status vi__model_file_save(const vi__model_file *mf, const char *path) {
     return st;
 }
 
+static uint32_t tensor_crc(uint32_t crc, const vi__tensor *t) {
+    if (t->name) crc = vi__crc32(crc, t->name, strlen(t->name));
+    crc = vi__crc32(crc, &t->dtype, sizeof t->dtype);
+    crc = vi__crc32(crc, t->dims, (size_t)t->ndim * sizeof t->dims[0]);
+    if (t->dtype == VI__DT_U8Q) {
+        crc = vi__crc32(crc, &t->qscale, sizeof t->qscale);
+        crc = vi__crc32(crc, &t->qmin, sizeof t->qmin);
+    }
+    return vi__crc32(crc, t->data, t->nbytes);
+}
+
+uint32_t vi__model_file_embedding_crc(const vi__model_file *mf) {
+    const int32_t settings[2] = {mf->meta.input_size, mf->meta.mirror_average};
+    uint32_t crc = vi__crc32(0, settings, sizeof settings);
+    for (int32_t i = 0; i < mf->backbone.n; i++) crc = tensor_crc(crc, &mf->backbone.tensors[i]);
+    for (int32_t l = 0; mf->head.present && l < VI__DMI_LAYERS; l++) {
+        crc = tensor_crc(crc, &mf->head.weight[l]);
+        crc = tensor_crc(crc, &mf->head.bias[l]);
+    }
+    return crc;
+}
+
 void vi__model_file_clear_head(vi__model_file *mf) {
     memset(&mf->head, 0, sizeof mf->head);
+    memset(&mf->calibration, 0, sizeof mf->calibration);
 }
 
 void vi__model_file_set_head_layer(vi__model_file *mf, int32_t layer, const float *weight,

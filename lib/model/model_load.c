@@ -20,6 +20,59 @@ static vi_status build_backbone(const vi__model_file *mf, vi__net **net) {
     return st;
 }
 
+/* The calibration: its constants, and the background bank in an exact inner-product index. */
+static vi_status load_calibration(const vi__model_calibration *c, vi_model *m) {
+    m->calibration_fit = vi__strdup(c->calib.id ? c->fit : "");
+    if (!m->calibration_fit) return vi__fail(VI_E_NOMEM, "out of memory");
+    if (!c->calib.id) {
+        vi__log(VI_LOG_WARN, "model %s is uncalibrated: its scores use the library's fixed "
+                "constants and are not probabilities fitted for it (vinfringe calibrate, "
+                "docs/thresholds.md)", m->id);
+        return VI_OK;
+    }
+    if (c->bank.dims[1] != m->head.out_dim)
+        return vi__fail(VI_E_BAD_MODEL, "the background bank's vectors do not have the "
+                        "embedding's %d dimensions", (int)m->head.out_dim);
+    const int64_t n = c->bank.dims[0], dim = c->bank.dims[1];
+    float *bank = vi__mallocarray((size_t)n * (size_t)dim, sizeof *bank);
+    if (!bank) return vi__fail(VI_E_NOMEM, "out of memory for the background bank");
+    vi__tensor_to_f32(&c->bank, bank);
+    vi_status st = vi__faiss_create(VI__FAISS_FLAT, (int32_t)dim, n, 0, &m->bank);
+    if (st == VI_OK) st = vi__faiss_add(m->bank, n, bank);
+    vi__free(bank);
+    if (st != VI_OK) return st;
+    m->calib = c->calib;
+    m->bank_k = c->bank_k;
+    return VI_OK;
+}
+
+vi_status vi__model_frame_background(const vi_model *m, const float *frames, int32_t n,
+                                     float *bg) {
+    return vi__bank_background(m->bank, m->bank_k, frames, n, bg);
+}
+
+vi_status vi__bank_background(const vi__faiss *bank, int32_t k, const float *frames, int32_t n,
+                              float *bg) {
+    float *sims = vi__mallocarray((size_t)n * (size_t)k, sizeof *sims);
+    int64_t *labels = vi__mallocarray((size_t)n * (size_t)k, sizeof *labels);
+    vi_status st = (sims && labels) ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
+    if (st == VI_OK) st = vi__faiss_search(bank, n, frames, k, sims, labels);
+    for (int32_t i = 0; st == VI_OK && i < n; i++) {
+        double sum = 0.0;
+        int32_t got = 0;
+        for (int32_t j = 0; j < k; j++)
+            if (labels[(size_t)i * k + j] >= 0) {
+                sum += sims[(size_t)i * k + j];
+                got++;
+            }
+        const double v = got ? sum / got : 0.0;
+        bg[i] = (float)(v > 1.0 ? 1.0 : v < -1.0 ? -1.0 : v);
+    }
+    vi__free(sims);
+    vi__free(labels);
+    return st;
+}
+
 /* Build a model from the file bytes `data`. `owned` is `data` when the caller hands its buffer
  * over (the model keeps it, even on failure it is freed here), NULL when `data` outlives the
  * model (the built-in model), in which case nothing is copied. */
@@ -42,7 +95,7 @@ static vi_status model_from_bytes(const uint8_t *data, size_t size, uint8_t *own
     m->owned = owned;
     m->input_size = mf->meta.input_size;
     char id[300];
-    snprintf(id, sizeof id, "%.255s:%08x", mf->meta.name, vi__crc32(0, data, size));
+    snprintf(id, sizeof id, "%.255s:%08x", mf->meta.name, vi__model_file_embedding_crc(mf));
     m->id = vi__strdup(id);
     m->description = vi__strdup(mf->meta.description);
     st = (m->id && m->description) ? VI_OK : vi__fail(VI_E_NOMEM, "out of memory");
@@ -52,6 +105,7 @@ static vi_status model_from_bytes(const uint8_t *data, size_t size, uint8_t *own
         st = vi__head_fold(h->present ? h->weight : NULL, h->present ? h->bias : NULL,
                            vi__net_feature_dim(m->net), &m->head);
     }
+    if (st == VI_OK) st = load_calibration(&mf->calibration, m);
     vi__model_file_free(mf);
     if (st != VI_OK) {
         vi__model_free(m);
@@ -92,6 +146,8 @@ void vi__model_free(vi_model *m) {
     if (!m) return;
     vi__net_free(m->net);
     vi__head_release(&m->head);
+    vi__faiss_free(m->bank);
+    vi__free(m->calibration_fit);
     vi__free(m->id);
     vi__free(m->description);
     vi__free(m->owned);
