@@ -231,6 +231,8 @@ class Builder:
     def run_jobs(self, what):
         t0 = time.time()
         jobs, self.jobs = self.jobs, []
+        if self.args.reuse:
+            jobs = [j for j in jobs if not os.path.exists(j[-1])]
         with ThreadPoolExecutor(max_workers=self.args.jobs) as ex:
             for _ in ex.map(lambda j: run(j), jobs):
                 pass
@@ -615,6 +617,9 @@ def main():
     ap.add_argument("--copied-share", type=float, default=0.7,
                     help="share of references that get copied (the rest are distractors)")
     ap.add_argument("--force", action="store_true", help="rebuild even if the manifest matches")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep media files already written by an interrupted run with the same "
+                    "seed (delete the files that run was writing when it stopped)")
     ap.add_argument("--image-pool", choices=["bank", "train", "test"],
                     help="take the filler photographs and the generic queries' images of every "
                     "split from this pool of bench/generic_footage.py (a model's calibration set "

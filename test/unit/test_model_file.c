@@ -145,6 +145,130 @@ START_TEST(test_damaged_parts_are_refused) {
 }
 END_TEST
 
+/* ---- the calibration block ---------------------------------------------------------------- */
+
+/* A tiny model with a fitted calibration (written by the module's own writer), encoded. */
+static uint8_t *calibrated_tiny_model(size_t *n) {
+    uint8_t *buf = tiny_model(&(struct damage){0}, 1, n);
+    vi__model_file *mf;
+    ck_assert_int_eq(vi__model_file_parse(buf, *n, &mf), VI_OK);
+    vi__free(buf);
+    float bank[5 * OUT];
+    for (int i = 0; i < 5 * OUT; i++) bank[i] = (float)(i % 3) * 0.5f - 0.5f;
+    struct vi__calibration c = {.segment_w = {-3, 4, 2, 1, 0.5f}, .logit_none = -6,
+                                .pair_w = {0.2f, 1.1f}, .search_w = {0.1f, 1.2f, -0.4f},
+                                .segment_min = 0.3f, .threshold = 0.6f};
+    ck_assert_int_eq(vi__model_file_set_calibration(mf, bank, 5, OUT, 3, &c, "a test fit"), VI_OK);
+    ck_assert_int_eq(vi__model_file_encode(mf, &buf, n), VI_OK);
+    vi__model_file_free(mf);
+    return buf;
+}
+
+/* The calibrated tiny model rewritten with one calibration entry changed: `drop` left out, or
+ * the number `key` set to `value`. */
+static uint8_t *rewrite(const uint8_t *in, size_t n_in, const char *drop, const char *key,
+                        double value, size_t *n) {
+    vi__doc *doc;
+    ck_assert_int_eq(vi__doc_parse(in, n_in, VI__MAGIC_MODEL, VI_E_BAD_MODEL, &doc), VI_OK);
+    vi__docw *w = vi__docw_create();
+    const char *strs[] = {"kind", "backbone", "name", "description", "calibration.fit"};
+    for (int i = 0; i < 5; i++)
+        if (!drop || strcmp(drop, strs[i]) != 0) vi__docw_str(w, strs[i], vi__doc_str(doc, strs[i]));
+    const char *ints[] = {"input_size", "mirror_average", "calibration.bank_k", "calibration.id",
+                          "calibration.bank_crc"};
+    for (int i = 0; i < 5; i++) {
+        int64_t v;
+        ck_assert(vi__doc_i64(doc, ints[i], &v));
+        if (key && strcmp(key, ints[i]) == 0) v = (int64_t)value;
+        if (!drop || strcmp(drop, ints[i]) != 0) vi__docw_i64(w, ints[i], v);
+    }
+    const char *reals[] = {"calibration.logit_none", "calibration.segment_min",
+                           "calibration.threshold"};
+    for (int i = 0; i < 3; i++) {
+        double v;
+        ck_assert(vi__doc_f64(doc, reals[i], &v));
+        if (key && strcmp(key, reals[i]) == 0) v = value;
+        if (!drop || strcmp(drop, reals[i]) != 0) vi__docw_f64(w, reals[i], v);
+    }
+    for (int32_t i = 0; i < vi__doc_tensor_count(doc); i++) {
+        const vi__tensor *t = vi__doc_tensor_at(doc, i);
+        if (!drop || strcmp(drop, t->name) != 0) vi__docw_tensor(w, t);
+    }
+    uint8_t *out;
+    ck_assert_int_eq(vi__docw_finish(w, VI__MAGIC_MODEL, &out, n), VI_OK);
+    vi__doc_free(doc);
+    return out;
+}
+
+static void expect_calibration_refused(const uint8_t *good, size_t n_good, const char *drop,
+                                       const char *key, double value, const char *what) {
+    size_t n;
+    uint8_t *buf = rewrite(good, n_good, drop, key, value, &n);
+    vi__model_file *mf = (vi__model_file *)1;
+    ck_assert_int_eq(vi__model_file_parse(buf, n, &mf), VI_E_BAD_MODEL);
+    ck_assert_ptr_null(mf);
+    ck_assert_msg(strstr(vi_last_error(), what) != NULL, "'%s' not in: %s", what, vi_last_error());
+    vi__free(buf);
+}
+
+START_TEST(test_a_calibration_block_is_read_back_and_checked_whole) {
+    size_t n;
+    uint8_t *good = calibrated_tiny_model(&n);
+    vi__model_file *mf;
+    /* unchanged, the block reads back with every constant */
+    uint8_t *same = rewrite(good, n, NULL, NULL, 0, &n);
+    ck_assert_msg(vi__model_file_parse(same, n, &mf) == VI_OK, "%s", vi_last_error());
+    vi__free(same);
+    ck_assert_uint_ne(mf->calibration.calib.id, 0);
+    ck_assert_int_eq(mf->calibration.bank_k, 3);
+    ck_assert_int_eq(mf->calibration.bank.dims[0], 5);
+    ck_assert(fabsf(mf->calibration.calib.threshold - 0.6f) < 1e-6f);
+    ck_assert(fabsf(mf->calibration.calib.search_w[2] + 0.4f) < 1e-6f);
+    ck_assert_str_eq(mf->calibration.fit, "a test fit");
+    /* the calibration is not part of the model's embedding identity */
+    const uint32_t with = vi__model_file_embedding_crc(mf);
+    vi__model_file_free(mf);
+    uint8_t *plain = tiny_model(&(struct damage){0}, 1, &n);
+    ck_assert_int_eq(vi__model_file_parse(plain, n, &mf), VI_OK);
+    vi__free(plain);
+    ck_assert_uint_eq(mf->calibration.calib.id, 0); /* no block: uncalibrated, not an error */
+    ck_assert_uint_eq(vi__model_file_embedding_crc(mf), with);
+    vi__model_file_free(mf);
+    size_t n_good;
+    vi__free(good);
+    good = calibrated_tiny_model(&n_good);
+    /* missing entries */
+    const char *keys[] = {"calibration.id", "calibration.bank_crc", "calibration.segment_w",
+                          "calibration.pair_w", "calibration.search_w", "calibration.logit_none",
+                          "calibration.segment_min", "calibration.threshold",
+                          "calibration.bank", "calibration.bank_k"};
+    for (int i = 0; i < 10; i++) {
+        expect_calibration_refused(good, n_good, keys[i], NULL, 0, keys[i]);
+    }
+    /* out of range */
+    expect_calibration_refused(good, n_good, NULL, "calibration.threshold", 1.5,
+                               "calibration.threshold");
+    expect_calibration_refused(good, n_good, NULL, "calibration.segment_min", -0.1,
+                               "calibration.segment_min");
+    expect_calibration_refused(good, n_good, NULL, "calibration.logit_none", NAN,
+                               "calibration.logit_none");
+    expect_calibration_refused(good, n_good, NULL, "calibration.bank_k", 0, "calibration.bank_k");
+    expect_calibration_refused(good, n_good, NULL, "calibration.bank_k", 6, "calibration.bank_k");
+    /* a changed constant no longer matches the id; a changed bank its checksum */
+    expect_calibration_refused(good, n_good, NULL, "calibration.threshold", 0.5,
+                               "do not match its id");
+    expect_calibration_refused(good, n_good, NULL, "calibration.bank_crc", 12345,
+                               "do not match its id");
+    /* every truncation fails cleanly */
+    for (size_t cut = 0; cut < n_good; cut += 5) {
+        mf = (vi__model_file *)1;
+        ck_assert_int_eq(vi__model_file_parse(good, cut, &mf), VI_E_BAD_MODEL);
+        ck_assert_ptr_null(mf);
+    }
+    vi__free(good);
+}
+END_TEST
+
 static uint8_t *read_source(const char *name, size_t *n) {
     FILE *f = fopen(vi_test_source(name), "rb");
     ck_assert_ptr_nonnull(f);
@@ -255,6 +379,7 @@ Suite *model_file_suite(void) {
     tcase_add_test(tc, test_a_partial_head_is_refused_naming_the_missing_tensor);
     tcase_add_test(tc, test_damaged_parts_are_refused);
     tcase_add_test(tc, test_a_derived_model_has_only_what_its_writer_gave_it);
+    tcase_add_test(tc, test_a_calibration_block_is_read_back_and_checked_whole);
     suite_add_tcase(s, tc);
     tc = tcase_create("shipped");
     tcase_set_timeout(tc, 60);
