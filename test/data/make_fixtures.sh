@@ -13,6 +13,10 @@
 #   clip_b.mp4            mandelbrot zoom, 10 s, 320x240, 25 fps, keyframe every 2 s, moov at end
 #   clip_a_copy.mp4       clip_a cropped to 80 %, scaled to 288x208, mirrored, re-encoded at low
 #                         quality (CRF 38): a typical infringing copy of clip_a
+#   clip_life.mp4         life (cellular automaton), 8 s, 160x120, 25 fps
+#   clip_cellauto.mp4     cellauto rule 110, 8 s, 160x120, 25 fps
+#   bg_gradients.mp4      slowly moving colour gradients, 12 s, 160x120: background footage
+#   clip_b_copy.mp4       clip_b cropped to its top-left 85 %, scaled to 256x192, CRF 34
 #   clip_vfr.mp4          variable frame rate: testsrc2 at 30 fps for 3 s, then one frame in 6
 #                         (5 fps) to 8 s, with an extra frame at 5.0 s
 #   clip_offset.mp4       testsrc2, 6 s, 25 fps, starting at 5.0 s (-output_ts_offset 5)
@@ -82,6 +86,17 @@ ff clip_b.mp4 -f lavfi -i mandelbrot=s=320x240:r=25 -t 10 $X264 -g 50 "$T"
 tmp clip_a_copy.mp4
 ff clip_a_copy.mp4 -i "$D/clip_a.mp4" -vf "crop=iw*0.8:ih*0.8,scale=288:208,hflip" $X264 \
     -crf 38 "$T"
+# Footage of a calibration (test_calibrate.c, the bindings): a fourth and fifth unrelated
+# source, generic background footage, and a copy of clip_b.
+tmp clip_life.mp4
+ff clip_life.mp4 -f lavfi -i life=s=160x120:r=25:mold=10:seed=7 -t 8 $X264 -g 50 "$T"
+tmp clip_cellauto.mp4
+ff clip_cellauto.mp4 -f lavfi -i cellauto=s=160x120:r=25:rule=110:seed=3 -t 8 $X264 -g 50 "$T"
+tmp bg_gradients.mp4
+ff bg_gradients.mp4 -f lavfi -i gradients=s=160x120:r=25:speed=0.02:seed=5 -t 12 $X264 -g 50 "$T"
+tmp clip_b_copy.mp4
+ff clip_b_copy.mp4 -i "$D/clip_b.mp4" -vf "crop=iw*0.85:ih*0.85:0:0,scale=256:192" $X264 \
+    -crf 34 "$T"
 tmp clip_vfr.mp4
 ff clip_vfr.mp4 -f lavfi -i testsrc2=s=320x240:r=30:d=8 \
     -vf "select='lt(t\,3)+not(mod(n\,6))+eq(n\,150)'" -fps_mode vfr $X264 "$T"

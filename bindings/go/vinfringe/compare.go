@@ -17,17 +17,25 @@ type Match struct {
 	Score           float32   // copy score in [0, 1]
 	VideoSimilarity float32   // cosine of the two video-level vectors, in [-1, 1]
 	Segments        []Segment // copied spans (empty with VideoOnly or when nothing matched)
+	Copy            bool      // the verdict: Score >= Threshold (docs/thresholds.md)
+	Threshold       float32   // the threshold of the verdict: the model's, or CompareOptions'
+	Calibrated      bool      // scored by the model's calibration (else the fixed 0.3 score)
 }
 
 // CompareOptions tunes Compare; nil means defaults.
 type CompareOptions struct {
-	VideoOnly bool // skip segment localisation: video-level score only
+	VideoOnly bool    // skip segment localisation: video-level score only
+	Threshold float32 // threshold of the Copy verdict in (0, 1]; 0: the model's recommended one
 }
 
 // Compare compares a query embedding with a reference embedding made by the same model
 // (ErrFormat otherwise).
 func Compare(query, ref *Embedding, opts *CompareOptions) (*Match, error) {
 	localize := opts == nil || !opts.VideoOnly
+	threshold := float32(0)
+	if opts != nil {
+		threshold = opts.Threshold
+	}
 	qh, err := query.lock()
 	if err != nil {
 		return nil, err
@@ -42,7 +50,7 @@ func Compare(query, ref *Embedding, opts *CompareOptions) (*Match, error) {
 		}
 		defer ref.mu.RUnlock()
 	}
-	h, f := capi.Compare(qh, rh, localize)
+	h, f := capi.Compare(qh, rh, localize, threshold)
 	if f != nil {
 		return nil, wrap(f)
 	}
@@ -52,7 +60,9 @@ func Compare(query, ref *Embedding, opts *CompareOptions) (*Match, error) {
 
 // readMatch copies a C match into Go values.
 func readMatch(h *capi.Match) (*Match, error) {
-	m := &Match{Score: capi.MatchScore(h), VideoSimilarity: capi.MatchVideoSimilarity(h)}
+	m := &Match{Score: capi.MatchScore(h), VideoSimilarity: capi.MatchVideoSimilarity(h),
+		Copy: capi.MatchIsCopy(h), Threshold: capi.MatchThreshold(h),
+		Calibrated: capi.MatchIsCalibrated(h)}
 	n := capi.MatchSegmentCount(h)
 	m.Segments = make([]Segment, 0, n)
 	for i := int32(0); i < n; i++ {

@@ -125,6 +125,34 @@ func (m *Model) ID() string {
 	return capi.ModelID(m.h)
 }
 
+// Calibrated reports whether the model carries a fitted calibration (docs/thresholds.md): its
+// scores are then probabilities and Threshold its recommended verdict threshold.
+func (m *Model) Calibrated() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return !m.closed && capi.ModelIsCalibrated(m.h)
+}
+
+// Threshold is the model's recommended threshold of the copy verdict (0 once closed).
+func (m *Model) Threshold() float32 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return 0
+	}
+	return capi.ModelThreshold(m.h)
+}
+
+// CalibrationInfo says how the model's calibration was fitted ("" when uncalibrated).
+func (m *Model) CalibrationInfo() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return ""
+	}
+	return capi.ModelCalibrationInfo(m.h)
+}
+
 // Description is the human-readable description stored in the model file.
 func (m *Model) Description() string {
 	m.mu.RLock()

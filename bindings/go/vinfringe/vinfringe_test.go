@@ -377,6 +377,20 @@ func TestCompare(t *testing.T) {
 	if err != nil || len(flat.Segments) != 0 || flat.VideoSimilarity != self.VideoSimilarity {
 		t.Errorf("VideoOnly: %+v %v", flat, err)
 	}
+	// the verdict: at the model's threshold, and at one given by the caller
+	for _, m := range []*Match{same, other, self} {
+		if m.Copy != (m.Score >= m.Threshold) || !(m.Threshold > 0 && m.Threshold <= 1) {
+			t.Errorf("verdict %+v", m)
+		}
+	}
+	if same.Calibrated && (same.Threshold != model(t).Threshold() || !model(t).Calibrated()) {
+		t.Errorf("calibrated match threshold %v, model %v", same.Threshold, model(t).Threshold())
+	}
+	strict, err := Compare(cp, a, &CompareOptions{Threshold: 1})
+	if err != nil || strict.Threshold != 1 || strict.Score != same.Score ||
+		strict.Copy != (same.Score >= 1) {
+		t.Errorf("Threshold 1: %+v %v", strict, err)
+	}
 }
 
 func TestIndex(t *testing.T) {

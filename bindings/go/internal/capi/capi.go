@@ -22,12 +22,13 @@ import (
 
 // Opaque handle types (pointers to the library's incomplete structs).
 type (
-	Model     C.vi_model
-	Embedding C.vi_embedding
-	Match     C.vi_match
-	Index     C.vi_index
-	Hits      C.vi_hits
-	Trainer   C.vi_trainer
+	Model      C.vi_model
+	Embedding  C.vi_embedding
+	Match      C.vi_match
+	Index      C.vi_index
+	Hits       C.vi_hits
+	Trainer    C.vi_trainer
+	Calibrator C.vi_calibrator
 )
 
 // Failure is a failed call: the vi_status and vi_last_error() of the calling thread.
@@ -140,11 +141,19 @@ func ModelLoadMemory(data []byte) (*Model, *Failure) {
 	return (*Model)(out), nil
 }
 
-func ModelFree(m *Model)               { C.vi_model_free((*C.vi_model)(m)) }
-func ModelDim(m *Model) int32          { return int32(C.vi_model_dim((*C.vi_model)(m))) }
-func ModelFeatureDim(m *Model) int32   { return int32(C.vi_model_feature_dim((*C.vi_model)(m))) }
-func ModelInputSize(m *Model) int32    { return int32(C.vi_model_input_size((*C.vi_model)(m))) }
-func ModelID(m *Model) string          { return C.GoString(C.vi_model_id((*C.vi_model)(m))) }
+func ModelFree(m *Model)              { C.vi_model_free((*C.vi_model)(m)) }
+func ModelDim(m *Model) int32         { return int32(C.vi_model_dim((*C.vi_model)(m))) }
+func ModelFeatureDim(m *Model) int32  { return int32(C.vi_model_feature_dim((*C.vi_model)(m))) }
+func ModelInputSize(m *Model) int32   { return int32(C.vi_model_input_size((*C.vi_model)(m))) }
+func ModelID(m *Model) string         { return C.GoString(C.vi_model_id((*C.vi_model)(m))) }
+func ModelIsCalibrated(m *Model) bool { return C.vi_model_is_calibrated((*C.vi_model)(m)) != 0 }
+func ModelThreshold(m *Model) float32 { return float32(C.vi_model_threshold((*C.vi_model)(m))) }
+func ModelCalibrationInfo(m *Model) string {
+	return C.GoString(C.vi_model_calibration_info((*C.vi_model)(m)))
+}
+func EmbeddingIsCalibrated(e *Embedding) bool {
+	return C.vi_embedding_is_calibrated((*C.vi_embedding)(e)) != 0
+}
 func ModelDescription(m *Model) string { return C.GoString(C.vi_model_description((*C.vi_model)(m))) }
 
 // ---- embedding ----
@@ -336,14 +345,15 @@ func BufferFree(p unsafe.Pointer) { C.vi_buffer_free(p) }
 
 // ---- compare ----
 
-func Compare(query, ref *Embedding, localize bool) (*Match, *Failure) {
+func Compare(query, ref *Embedding, localize bool, threshold float32) (*Match, *Failure) {
 	loc := C.int32_t(0)
 	if localize {
 		loc = 1
 	}
 	var out *C.vi_match
 	var msg *C.char
-	st := C.vigo_compare((*C.vi_embedding)(query), (*C.vi_embedding)(ref), loc, &out, &msg)
+	st := C.vigo_compare((*C.vi_embedding)(query), (*C.vi_embedding)(ref), loc, C.float(threshold),
+		&out, &msg)
 	if f := fail(st, &msg); f != nil {
 		return nil, f
 	}
@@ -355,6 +365,11 @@ func MatchScore(m *Match) float32 { return float32(C.vi_match_score((*C.vi_match
 func MatchVideoSimilarity(m *Match) float32 {
 	return float32(C.vi_match_video_similarity((*C.vi_match)(m)))
 }
+func MatchIsCopy(m *Match) bool { return C.vi_match_is_copy((*C.vi_match)(m)) != 0 }
+func MatchThreshold(m *Match) float32 {
+	return float32(C.vi_match_threshold((*C.vi_match)(m)))
+}
+func MatchIsCalibrated(m *Match) bool { return C.vi_match_is_calibrated((*C.vi_match)(m)) != 0 }
 func MatchSegmentCount(m *Match) int32 {
 	return int32(C.vi_match_segment_count((*C.vi_match)(m)))
 }
@@ -723,4 +738,79 @@ func VideoThumbnail(path string, timeUs int64, maxSide, format int32) ([]byte, i
 	}
 	defer C.vi_buffer_free(data)
 	return C.GoBytes(data, C.int(size)), int64(at), nil
+}
+
+// ---- calibration ----
+
+func EmbeddingCalibrate(m *Model, e *Embedding) (*Embedding, *Failure) {
+	var out *C.vi_embedding
+	var msg *C.char
+	st := C.vigo_embedding_calibrate((*C.vi_model)(m), (*C.vi_embedding)(e), &out, &msg)
+	if f := fail(st, &msg); f != nil {
+		return nil, f
+	}
+	return (*Embedding)(out), nil
+}
+
+// CalibrationReport mirrors vi_calibration_report.
+type CalibrationReport struct {
+	Pairs, Copies, BankVectors            int32
+	MicroAP, Threshold, Precision, Recall float32
+}
+
+func CalibratorCreate(base *Model, bankSize, bankK int32, targetPrecision float32) (*Calibrator,
+	*Failure) {
+	var out *C.vi_calibrator
+	var msg *C.char
+	st := C.vigo_calibrator_create((*C.vi_model)(base), C.int32_t(bankSize), C.int32_t(bankK),
+		C.float(targetPrecision), &out, &msg)
+	if f := fail(st, &msg); f != nil {
+		return nil, f
+	}
+	return (*Calibrator)(out), nil
+}
+
+func CalibratorFree(c *Calibrator) { C.vi_calibrator_free((*C.vi_calibrator)(c)) }
+
+func CalibratorAddBackground(c *Calibrator, e *Embedding) *Failure {
+	var msg *C.char
+	return fail(C.vigo_calibrator_add_background((*C.vi_calibrator)(c), (*C.vi_embedding)(e),
+		&msg), &msg)
+}
+
+func CalibratorAddReference(c *Calibrator, id string, e *Embedding) *Failure {
+	cid := cstr(id)
+	defer C.free(unsafe.Pointer(cid))
+	var msg *C.char
+	return fail(C.vigo_calibrator_add_reference((*C.vi_calibrator)(c), cid, (*C.vi_embedding)(e),
+		&msg), &msg)
+}
+
+// CalibratorAddQuery adds a labelled query; copies "" means it copies no reference.
+func CalibratorAddQuery(c *Calibrator, e *Embedding, copies string) *Failure {
+	var cid *C.char
+	if copies != "" {
+		cid = cstr(copies)
+		defer C.free(unsafe.Pointer(cid))
+	}
+	var msg *C.char
+	return fail(C.vigo_calibrator_add_query((*C.vi_calibrator)(c), (*C.vi_embedding)(e), cid,
+		&msg), &msg)
+}
+
+func CalibratorFit(c *Calibrator) (CalibrationReport, *Failure) {
+	var r C.vi_calibration_report
+	var msg *C.char
+	if f := fail(C.vigo_calibrator_fit((*C.vi_calibrator)(c), &r, &msg), &msg); f != nil {
+		return CalibrationReport{}, f
+	}
+	return CalibrationReport{int32(r.pairs), int32(r.copies), int32(r.bank_vectors),
+		float32(r.micro_ap), float32(r.threshold), float32(r.precision), float32(r.recall)}, nil
+}
+
+func CalibratorSave(c *Calibrator, path string) *Failure {
+	cpath := cstr(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var msg *C.char
+	return fail(C.vigo_calibrator_save((*C.vi_calibrator)(c), cpath, &msg), &msg)
 }

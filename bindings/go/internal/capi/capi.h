@@ -38,7 +38,7 @@ vi_status vigo_embedding_from_memory(const void *data, size_t size, vi_embedding
                                      char **err);
 
 vi_status vigo_compare(const vi_embedding *query, const vi_embedding *ref, int32_t localize,
-                       vi_match **out, char **err);
+                       float threshold, vi_match **out, char **err);
 vi_status vigo_match_segment(const vi_match *match, int32_t i, vi_segment *out, char **err);
 
 vi_status vigo_index_create(vi_index **out, char **err);
@@ -75,5 +75,16 @@ vi_status vigo_train_options_init(vi_train_options *opts, char **err);
 vi_status vigo_video_thumbnail(const char *path, int64_t time_us, int32_t max_side,
                                int32_t format, void **data, size_t *size, int64_t *frame_us,
                                char **err);
+vi_status vigo_embedding_calibrate(const vi_model *model, const vi_embedding *emb,
+                                   vi_embedding **out, char **err);
+vi_status vigo_calibrator_create(const vi_model *base, int32_t bank_size, int32_t bank_k,
+                                 float target_precision, vi_calibrator **out, char **err);
+vi_status vigo_calibrator_add_background(vi_calibrator *cal, const vi_embedding *e, char **err);
+vi_status vigo_calibrator_add_reference(vi_calibrator *cal, const char *id, const vi_embedding *e,
+                                        char **err);
+vi_status vigo_calibrator_add_query(vi_calibrator *cal, const vi_embedding *e,
+                                    const char *copies_id, char **err);
+vi_status vigo_calibrator_fit(vi_calibrator *cal, vi_calibration_report *rep, char **err);
+vi_status vigo_calibrator_save(const vi_calibrator *cal, const char *path, char **err);
 
 #endif

@@ -78,11 +78,12 @@ vi_status vigo_embedding_from_memory(const void *data, size_t size, vi_embedding
 }
 
 vi_status vigo_compare(const vi_embedding *query, const vi_embedding *ref, int32_t localize,
-                       vi_match **out, char **err) {
+                       float threshold, vi_match **out, char **err) {
     vi_compare_options o;
     vi_status st = vi_compare_options_init(&o, sizeof o);
     if (st != VI_OK) return take(st, err);
     o.localize = localize;
+    o.threshold = threshold;
     return take(vi_compare(query, ref, &o, out), err);
 }
 
@@ -189,4 +190,45 @@ vi_status vigo_video_thumbnail(const char *path, int64_t time_us, int32_t max_si
     o.max_side = max_side;
     o.format = format;
     return take(vi_video_thumbnail(path, time_us, &o, data, size, frame_us), err);
+}
+
+/* ---- calibration ---- */
+
+vi_status vigo_embedding_calibrate(const vi_model *model, const vi_embedding *emb,
+                                   vi_embedding **out, char **err) {
+    return take(vi_embedding_calibrate(model, emb, out), err);
+}
+
+vi_status vigo_calibrator_create(const vi_model *base, int32_t bank_size, int32_t bank_k,
+                                 float target_precision, vi_calibrator **out, char **err) {
+    vi_calibrate_options o;
+    vi_status st = vi_calibrate_options_init(&o, sizeof o);
+    if (st != VI_OK) return take(st, err);
+    if (bank_size) o.bank_size = bank_size;
+    if (bank_k) o.bank_k = bank_k;
+    if (target_precision != 0.0f) o.target_precision = target_precision;
+    return take(vi_calibrator_create(base, &o, out), err);
+}
+
+vi_status vigo_calibrator_add_background(vi_calibrator *cal, const vi_embedding *e, char **err) {
+    return take(vi_calibrator_add_background(cal, e), err);
+}
+
+vi_status vigo_calibrator_add_reference(vi_calibrator *cal, const char *id, const vi_embedding *e,
+                                        char **err) {
+    return take(vi_calibrator_add_reference(cal, id, e), err);
+}
+
+vi_status vigo_calibrator_add_query(vi_calibrator *cal, const vi_embedding *e,
+                                    const char *copies_id, char **err) {
+    return take(vi_calibrator_add_query(cal, e, copies_id), err);
+}
+
+vi_status vigo_calibrator_fit(vi_calibrator *cal, vi_calibration_report *rep, char **err) {
+    rep->struct_size = (uint32_t)sizeof *rep;
+    return take(vi_calibrator_fit(cal, rep), err);
+}
+
+vi_status vigo_calibrator_save(const vi_calibrator *cal, const char *path, char **err) {
+    return take(vi_calibrator_save(cal, path), err);
 }
