@@ -127,7 +127,8 @@ def clip(kind, rng, imgs, dur):
         # A screenshot on a plain desktop colour, slowly zoomed and panned: a screen recording.
         p = rng.choice(imgs)
         step = rng.uniform(0.0008, 0.002)
-        flt = ("%s,scale=1280:720,zoompan=z='min(zoom+%.4f,1.5)':x='iw/2-(iw/zoom/2)+%d*on/%d':"
+        # one input frame: zoompan makes d output frames of every frame it is given
+        flt = ("trim=end_frame=1,%s,scale=1280:720,zoompan=z='min(zoom+%.4f,1.5)':x='iw/2-(iw/zoom/2)+%d*on/%d':"
                "y='ih/2-(ih/zoom/2)':d=%d:s=640x360:fps=%d,setsar=1"
                % (fit(bg=colour(rng)), step, rng.randint(-40, 40), frames, frames, FPS))
         return ([looped(p, dur)], "[0:v]%s[out]" % flt,

@@ -35,7 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import generic_footage  # noqa: E402
 
-MANIFEST_VERSION = 2  # 2: generic "none" queries (bench/generic_footage.py)
+MANIFEST_VERSION = 3  # 2: generic "none" queries (bench/generic_footage.py); 3: their screen
+# recordings last the seconds asked for (2 made one zoom per input frame: 20-40 minutes)
 FPS = 25
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 SEG_MIN, SEG_MAX, SEG_TAIL_MAX = 6.0, 10.0, 12.0

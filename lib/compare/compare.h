@@ -31,5 +31,11 @@ VI_HIDDEN float vi__evidence_logit(const struct vi__calibration *c,
                                    const float features[VI__EVIDENCE_FEATURES]);
 VI_HIDDEN float vi__evidence_probability(const struct vi__calibration *c, float logit,
                                          float competitor);
+/* A search's verdicts: the n comparisons of one query with the references of a catalogue
+ * (stage 2 of vi_index_search) rescored, each calibrated one against the best logit of the
+ * others (its competitor), with the calibration c of the query. Uncalibrated matches keep their
+ * score. */
+VI_HIDDEN void vi__catalogue_probabilities(const struct vi__calibration *c,
+                                           struct vi_match *const *m, int32_t n);
 
 #endif

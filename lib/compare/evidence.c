@@ -103,3 +103,27 @@ float vi__evidence_probability(const struct vi__calibration *c, float logit, flo
     const double p = 1.0 / (1.0 + exp(-z));
     return isfinite(p) ? (float)p : (z > 0 ? 1.0f : 0.0f);
 }
+
+void vi__catalogue_probabilities(const struct vi__calibration *c, struct vi_match *const *m,
+                                 int32_t n) {
+    /* the best and second-best logits: each match's competitor is the best of the others */
+    float best = -INFINITY, second = -INFINITY;
+    int32_t at = -1;
+    for (int32_t i = 0; i < n; i++) {
+        if (!m[i] || !m[i]->calibrated) continue;
+        if (m[i]->logit > best) {
+            second = best;
+            best = m[i]->logit;
+            at = i;
+        } else if (m[i]->logit > second) {
+            second = m[i]->logit;
+        }
+    }
+    for (int32_t i = 0; i < n; i++) {
+        if (!m[i] || !m[i]->calibrated) continue;
+        const float competitor = i == at ? second : best;
+        m[i]->score = vi__evidence_probability(c, m[i]->logit,
+                                               competitor == -INFINITY ? c->logit_none
+                                                                       : competitor);
+    }
+}

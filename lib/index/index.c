@@ -541,6 +541,15 @@ vi_status vi__index_search(const struct vi_index *x, const struct vi_embedding *
         }
     }
     vi__free(cands);
+    if (st == VI_OK && q->calib.id) {
+        /* calibrated: each verdict weighs the best other reference of the catalogue */
+        struct vi_match **ms = vi__mallocarray((size_t)(nc ? nc : 1), sizeof *ms);
+        if (!ms) st = vi__fail(VI_E_NOMEM, "out of memory");
+        for (int32_t i = 0; ms && i < nc; i++) ms[i] = all[i].match;
+        if (ms) vi__catalogue_probabilities(&q->calib, ms, nc);
+        for (int32_t i = 0; ms && i < nc; i++) all[i].score = all[i].match->score;
+        vi__free(ms);
+    }
     if (st == VI_OK) {
         qsort(all, (size_t)nc, sizeof *all, by_score_desc);
         const int32_t n = k < nc ? k : nc;
