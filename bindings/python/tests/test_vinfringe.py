@@ -338,6 +338,22 @@ class TestCompare(unittest.TestCase):
             self.assertLessEqual(s.ref_start, s.ref_end)
             self.assertLessEqual(s.score, 1.0001)
 
+    def test_verdict_at_the_models_threshold_or_the_callers(self) -> None:
+        m = _support.model()
+        a = _support.embedding("clip_a.mp4")
+        copy = _support.embedding("clip_a_copy.mp4")
+        same = vinfringe.compare(copy, a)
+        self.assertEqual(same.copy, same.score >= same.threshold)
+        self.assertEqual(same.calibrated, m.calibrated)
+        self.assertAlmostEqual(same.threshold, m.threshold, places=6)
+        self.assertEqual(m.calibration_info != "", m.calibrated)
+        strict = vinfringe.compare(copy, a, threshold=1.0)
+        self.assertEqual(strict.threshold, 1.0)
+        self.assertEqual(strict.score, same.score)
+        self.assertEqual(strict.copy, same.score >= 1.0)
+        with self.assertRaises(vinfringe.InvalidArgumentError):
+            vinfringe.compare(copy, a, threshold=1.5)
+
     def test_self_comparison_and_no_localisation(self) -> None:
         a = _support.embedding("clip_a.mp4")
         r = vinfringe.compare(a, a)

@@ -596,6 +596,21 @@ class Model(_Handle):
         """Human-readable description stored in the model file."""
         return _text(_lib.vi_model_description(self._h()))
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether the model carries a fitted calibration (docs/thresholds.md)."""
+        return bool(_lib.vi_model_is_calibrated(self._h()))
+
+    @property
+    def threshold(self) -> float:
+        """The recommended threshold of the copy verdict (0.5 when uncalibrated)."""
+        return float(_lib.vi_model_threshold(self._h()))
+
+    @property
+    def calibration_info(self) -> str:
+        """How the calibration was fitted ("" when uncalibrated)."""
+        return _text(_lib.vi_model_calibration_info(self._h()))
+
     def embed(self, path: PathLike, *, fps: float = 0.0, max_frames: int = 0,
               keyframes_only: bool = False, decode_threads: int = 0,
               progress: Optional[ProgressFn] = None) -> Embedding:
@@ -718,6 +733,9 @@ class Match:
     score: float  #: copy score in [0, 1]
     video_similarity: float  #: cosine of the two video-level vectors, in [-1, 1]
     segments: List[Segment] = field(default_factory=list)  #: copied spans, if localised
+    copy: bool = False  #: the verdict: score >= threshold (docs/thresholds.md) (0.4)
+    threshold: float = 0.5  #: the threshold of the verdict: the model's or the caller's (0.4)
+    calibrated: bool = False  #: scored by the model's calibration (0.4)
 
 
 def _read_match(handle: int) -> Match:
@@ -728,20 +746,26 @@ def _read_match(handle: int) -> Match:
         segments.append(Segment(seg.query_start, seg.query_end, seg.ref_start, seg.ref_end,
                                 seg.score))
     return Match(float(_lib.vi_match_score(handle)),
-                 float(_lib.vi_match_video_similarity(handle)), segments)
+                 float(_lib.vi_match_video_similarity(handle)), segments,
+                 bool(_lib.vi_match_is_copy(handle)), float(_lib.vi_match_threshold(handle)),
+                 bool(_lib.vi_match_is_calibrated(handle)))
 
 
-def compare(query: Embedding, ref: Embedding, *, localize: bool = True) -> Match:
+def compare(query: Embedding, ref: Embedding, *, localize: bool = True,
+            threshold: float = 0.0) -> Match:
     """Compare a query embedding with a reference embedding.
 
     Args:
         query, ref: embeddings made by the same model (else :class:`FormatError`).
         localize: also find the copied segments (default); ``False`` gives the video-level
             score only.
+        threshold: threshold of the verdict ``Match.copy`` in (0, 1]; 0: the model's
+            recommended one.
     """
     opts = _capi.vi_compare_options()
     _check(_lib.vi_compare_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
     opts.localize = 1 if localize else 0
+    opts.threshold = threshold
     out = _out_handle()
     _check(_lib.vi_compare(query._h(), ref._h(), ctypes.byref(opts), ctypes.byref(out)))
     try:

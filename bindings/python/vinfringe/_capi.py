@@ -84,6 +84,33 @@ class vi_compare_options(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
         ("localize", c_int32),
+        ("threshold", c_float),  # 0.4
+    ]
+
+
+class vi_calibrate_options(Structure):
+    """Mirror of ``struct vi_calibrate_options`` (0.4)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("bank_size", c_int32),
+        ("bank_k", c_int32),
+        ("target_precision", c_float),
+    ]
+
+
+class vi_calibration_report(Structure):
+    """Mirror of ``struct vi_calibration_report`` (0.4)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("pairs", c_int32),
+        ("copies", c_int32),
+        ("bank_vectors", c_int32),
+        ("micro_ap", c_float),
+        ("threshold", c_float),
+        ("precision", c_float),
+        ("recall", c_float),
     ]
 
 
@@ -235,6 +262,9 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_model_input_size": (c_int32, [c_void_p]),
     "vi_model_id": (c_char_p, [c_void_p]),
     "vi_model_description": (c_char_p, [c_void_p]),
+    "vi_model_is_calibrated": (c_int32, [c_void_p]),
+    "vi_model_threshold": (c_float, [c_void_p]),
+    "vi_model_calibration_info": (c_char_p, [c_void_p]),
     # embedding
     "vi_embed_options_init": (vi_status, [POINTER(vi_embed_options), c_size_t]),
     "vi_embed_video": (vi_status, [c_void_p, c_char_p, POINTER(vi_embed_options), _P]),
@@ -249,6 +279,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_embedding_duration": (c_double, [c_void_p]),
     "vi_embedding_model_id": (c_char_p, [c_void_p]),
     "vi_embedding_warnings": (c_int32, [c_void_p]),
+    "vi_embedding_is_calibrated": (c_int32, [c_void_p]),
+    "vi_embedding_calibrate": (vi_status, [c_void_p, c_void_p, _P]),
     "vi_embedding_save": (vi_status, [c_void_p, c_char_p]),
     "vi_embedding_load": (vi_status, [c_char_p, _P]),
     "vi_embedding_to_memory": (vi_status, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)]),
@@ -266,6 +298,9 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_match_video_similarity": (c_float, [c_void_p]),
     "vi_match_segment_count": (c_int32, [c_void_p]),
     "vi_match_segment": (vi_status, [c_void_p, c_int32, POINTER(vi_segment)]),
+    "vi_match_is_copy": (c_int32, [c_void_p]),
+    "vi_match_threshold": (c_float, [c_void_p]),
+    "vi_match_is_calibrated": (c_int32, [c_void_p]),
     # index
     "vi_index_create": (vi_status, [_P]),
     "vi_index_free": (None, [c_void_p]),
@@ -301,6 +336,15 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "vi_backbone_finetune": (vi_status, [c_void_p, POINTER(c_char_p), c_int32,
                                          POINTER(vi_finetune_options), vi_finetune_progress_fn,
                                          c_void_p, c_char_p]),
+    # calibration (0.4)
+    "vi_calibrate_options_init": (vi_status, [POINTER(vi_calibrate_options), c_size_t]),
+    "vi_calibrator_create": (vi_status, [c_void_p, POINTER(vi_calibrate_options), _P]),
+    "vi_calibrator_free": (None, [c_void_p]),
+    "vi_calibrator_add_background": (vi_status, [c_void_p, c_void_p]),
+    "vi_calibrator_add_reference": (vi_status, [c_void_p, c_char_p, c_void_p]),
+    "vi_calibrator_add_query": (vi_status, [c_void_p, c_void_p, c_char_p]),
+    "vi_calibrator_fit": (vi_status, [c_void_p, POINTER(vi_calibration_report)]),
+    "vi_calibrator_save": (vi_status, [c_void_p, c_char_p]),
 }
 
 
