@@ -607,6 +607,9 @@ typedef struct vi_calibrate_options {
                                    1..64 (3) */
     float target_precision;   /**< the recommended threshold is the lowest at which the labelled
                                    comparisons reach this precision, 0.5..1 (0.95) */
+    int32_t verdict_only;     /**< 1: keep the (calibrated) base model's background bank and
+                                   segment evidence weights, fit only the probabilities and the
+                                   threshold: for a catalogue of look-alike references (0) */
     /* new fields are appended here only */
 } vi_calibrate_options;
 

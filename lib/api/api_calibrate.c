@@ -37,6 +37,11 @@ vi_status vi_calibrator_create(const vi_model *base, const vi_calibrate_options 
     if (!(o.target_precision >= 0.5f && o.target_precision <= 1.0f))
         return vi__fail(VI_E_INVALID_ARG, "calibrate options: target_precision %g is out of "
                         "range [0.5, 1]", (double)o.target_precision);
+    if (o.verdict_only != 0 && o.verdict_only != 1)
+        return vi__fail(VI_E_INVALID_ARG, "calibrate options: verdict_only must be 0 or 1");
+    if (o.verdict_only && !base->calib.id)
+        return vi__fail(VI_E_INVALID_ARG, "calibrate options: verdict_only needs a calibrated "
+                        "base model (model %s is uncalibrated)", base->id);
     return vi__calibrator_create(base, &o, out);
 }
 

@@ -14,8 +14,11 @@
  *    (the pair's logit, the best logit of another reference for the same query), so that a
  *    query matching several references alike is a weak copy of each (vi_index_search);
  * 6. the recommended threshold: the lowest probability at which the labelled pairs reach the
- *    target precision (or, if they never do, the threshold of the best F1); segments are
- *    reported from half of it on. */
+ *    target precision (or, if they never do, the threshold of the best F1); a segment is
+ *    reported when the sigmoid of its own logit reaches SEGMENT_MIN.
+ * With verdict_only, steps 1 and 4 are the base model's (its bank and segment weights) and only
+ * steps 5 and 6 are fitted: segment evidence is learnt from ordinary copies, while how much a
+ * look-alike reference weighs against a copy is learnt from a catalogue that has them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 
 #define NF VI__EVIDENCE_FEATURES
 #define REFITS 4        /* rounds of choosing each pair's best segment and refitting */
+#define SEGMENT_MIN 0.5f /* segments are reported when their own evidence says "copied" */
 #define L2 1e-3         /* ridge of the logistic fits: keeps separable data finite */
 
 struct cal_ref {
@@ -186,6 +190,12 @@ static vi_status thin_bank(vi_calibrator *c, int64_t max) {
     }
     c->n_fitted_bank = n;
     return VI_OK;
+}
+
+static vi_status model_backgrounds(const vi_model *m, struct vi_embedding *e) {
+    if (!e->frame_bg) e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
+    if (!e->frame_bg) return vi__fail(VI_E_NOMEM, "out of memory");
+    return vi__model_frame_background(m, e->frames, e->n_frames, e->frame_bg);
 }
 
 static vi_status set_backgrounds(struct vi_embedding *e, const vi__faiss *bank, int32_t k) {
@@ -355,8 +365,30 @@ static void choose_threshold(struct scored *s, int64_t n, float target, float *t
     rep->recall = pos ? (float)hit / (float)pos : 0.0f;
 }
 
+/* Steps 1 and 2: the bank kept and every embedding's frame backgrounds against it. */
+static vi_status backgrounds(vi_calibrator *c) {
+    if (c->opts.verdict_only) { /* the base model's own bank */
+        vi_status st = VI_OK;
+        for (int32_t i = 0; st == VI_OK && i < c->n_refs; i++)
+            st = model_backgrounds(c->base, c->refs[i].e);
+        for (int32_t i = 0; st == VI_OK && i < c->n_queries; i++)
+            st = model_backgrounds(c->base, c->queries[i].e);
+        return st;
+    }
+    vi_status st = thin_bank(c, c->opts.bank_size);
+    vi__faiss *bank = NULL;
+    if (st == VI_OK) st = vi__faiss_create(VI__FAISS_FLAT, c->dim, c->n_fitted_bank, 0, &bank);
+    if (st == VI_OK) st = vi__faiss_add(bank, c->n_fitted_bank, c->fitted_bank);
+    for (int32_t i = 0; st == VI_OK && i < c->n_refs; i++)
+        st = set_backgrounds(c->refs[i].e, bank, c->opts.bank_k);
+    for (int32_t i = 0; st == VI_OK && i < c->n_queries; i++)
+        st = set_backgrounds(c->queries[i].e, bank, c->opts.bank_k);
+    vi__faiss_free(bank);
+    return st;
+}
+
 vi_status vi__calibrator_fit(vi_calibrator *c, vi_calibration_report *rep) {
-    if (c->n_bank < c->opts.bank_k)
+    if (!c->opts.verdict_only && c->n_bank < c->opts.bank_k)
         return vi__fail(VI_E_INVALID_ARG, "the background bank holds %lld frame vectors; add "
                         "background footage (at least %d)", (long long)c->n_bank,
                         (int)c->opts.bank_k);
@@ -368,15 +400,7 @@ vi_status vi__calibrator_fit(vi_calibrator *c, vi_calibration_report *rep) {
     if (copies == 0 || copies == c->n_queries)
         return vi__fail(VI_E_INVALID_ARG, "calibrating needs queries that copy a reference and "
                         "queries that copy none (have %d of %d copying)", copies, c->n_queries);
-    vi_status st = thin_bank(c, c->opts.bank_size);
-    vi__faiss *bank = NULL;
-    if (st == VI_OK) st = vi__faiss_create(VI__FAISS_FLAT, c->dim, c->n_fitted_bank, 0, &bank);
-    if (st == VI_OK) st = vi__faiss_add(bank, c->n_fitted_bank, c->fitted_bank);
-    for (int32_t i = 0; st == VI_OK && i < c->n_refs; i++)
-        st = set_backgrounds(c->refs[i].e, bank, c->opts.bank_k);
-    for (int32_t i = 0; st == VI_OK && i < c->n_queries; i++)
-        st = set_backgrounds(c->queries[i].e, bank, c->opts.bank_k);
-    vi__faiss_free(bank);
+    vi_status st = backgrounds(c);
     if (st != VI_OK) return st;
 
     const int64_t n = (int64_t)c->n_queries * c->n_refs;
@@ -385,12 +409,13 @@ vi_status vi__calibrator_fit(vi_calibrator *c, vi_calibration_report *rep) {
     if (!pairs || !scored) st = vi__fail(VI_E_NOMEM, "out of memory");
     if (st == VI_OK) st = collect(c, pairs);
     double w[NF + 2], pw[2], sw[3];
-    if (st == VI_OK) st = fit_segments(pairs, n, w);
+    if (st == VI_OK && !c->opts.verdict_only) st = fit_segments(pairs, n, w);
     struct vi__calibration cal;
     memset(&cal, 0, sizeof cal);
     if (st == VI_OK) {
-        for (int32_t k = 0; k <= NF; k++) cal.segment_w[k] = (float)w[k];
-        cal.logit_none = (float)w[NF + 1];
+        for (int32_t k = 0; k <= NF; k++)
+            cal.segment_w[k] = c->opts.verdict_only ? c->base->calib.segment_w[k] : (float)w[k];
+        cal.logit_none = c->opts.verdict_only ? c->base->calib.logit_none : (float)w[NF + 1];
         for (int64_t i = 0; i < n; i++) {
             struct pair *p = &pairs[i];
             p->logit = cal.logit_none;
@@ -411,8 +436,8 @@ vi_status vi__calibrator_fit(vi_calibrator *c, vi_calibration_report *rep) {
         vi_calibration_report r;
         memset(&r, 0, sizeof r);
         choose_threshold(scored, n, c->opts.target_precision, &cal.threshold, &r);
-        cal.segment_min = 0.5f * cal.threshold;
-        r.bank_vectors = (int32_t)c->n_fitted_bank;
+        cal.segment_min = SEGMENT_MIN;
+        r.bank_vectors = c->opts.verdict_only ? (int32_t)c->base->bank_n : (int32_t)c->n_fitted_bank;
         c->calib = cal;
         c->fitted = 1;
         snprintf(c->fit_info, sizeof c->fit_info,
@@ -439,8 +464,11 @@ vi_status vi__calibrator_save(const vi_calibrator *c, const char *path) {
     vi__model_file *mf;
     vi_status st = vi__model_file_parse(c->base->bytes, c->base->n_bytes, &mf);
     if (st != VI_OK) return st;
-    st = vi__model_file_set_calibration(mf, c->fitted_bank, (int32_t)c->n_fitted_bank, c->dim,
-                                        c->opts.bank_k, &c->calib, c->fit_info);
+    if (c->opts.verdict_only)
+        st = vi__model_file_set_verdict(mf, &c->calib, c->fit_info);
+    else
+        st = vi__model_file_set_calibration(mf, c->fitted_bank, (int32_t)c->n_fitted_bank,
+                                            c->dim, c->opts.bank_k, &c->calib, c->fit_info);
     if (st == VI_OK) st = vi__model_file_save(mf, path);
     vi__model_file_free(mf);
     return st;

@@ -88,12 +88,14 @@ static float calibrate(const struct vi_align_params *par, float x) {
 }
 
 int vi__calibrated_pair(const struct vi_embedding *q, const struct vi_embedding *r) {
-    return q->calib.id && q->calib.id == r->calib.id && q->frame_bg && r->frame_bg;
+    (void)r; /* the same model: checked by the caller; the reference needs no calibration */
+    return q->calib.id && q->frame_bg;
 }
 
-/* The calibrated verdict (evidence.c): each found segment's logit; the segments less probable
- * than the calibration's segment_min are dropped; the pair's logit is the best segment's, and
- * its score the probability of that logit with no competitor. */
+/* The calibrated verdict (evidence.c): each found segment's logit; the pair's logit is the best
+ * segment's, and its score the probability of that logit with no competitor; the segments less
+ * probable by their own evidence (the sigmoid of their logit) than the calibration's segment_min
+ * are not reported (they still rank the pair). */
 static void judge(struct vi_match *m, const struct vi_embedding *q, const struct vi_embedding *r,
                   const double *tq, const double *tr) {
     const struct vi__calibration *c = &q->calib;
@@ -103,9 +105,9 @@ static void judge(struct vi_match *m, const struct vi_embedding *q, const struct
         float f[VI__EVIDENCE_FEATURES];
         vi__segment_evidence(q, r, tq, tr, &m->segments[k], f);
         const float l = vi__evidence_logit(c, f);
-        if (vi__evidence_probability(c, l, -INFINITY) < c->segment_min) continue;
         if (l > logit) logit = l;
-        m->segments[kept++] = m->segments[k];
+        if (1.0f / (1.0f + expf(-l)) >= c->segment_min) /* the segment's own evidence */
+            m->segments[kept++] = m->segments[k];
     }
     m->n_segments = kept;
     m->logit = logit;

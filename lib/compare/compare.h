@@ -17,7 +17,8 @@ VI_HIDDEN vi_status vi__compare(const struct vi_embedding *q, const struct vi_em
 /* Frame times of an embedding in seconds (vi__malloc'ed; NULL when out of memory), forced
  * non-decreasing. */
 VI_HIDDEN double *vi__timeline(const struct vi_embedding *e);
-/* 1 when both embeddings carry the same model calibration and their frame backgrounds. */
+/* 1 when the query carries its model's calibration and frame backgrounds (the reference, of the
+ * same model, needs neither: evidence.c). */
 VI_HIDDEN int vi__calibrated_pair(const struct vi_embedding *q, const struct vi_embedding *r);
 
 /* The calibrated verdict (evidence.c): the features of a found segment (both embeddings

@@ -7,10 +7,12 @@
  * with s_i the best cosine of query frame i against the reference frames at most one frame from
  * x_i, four features (VI__EVIDENCE_FEATURES) describe the evidence:
  *   1. the mean of s_i: how alike the aligned frames are;
- *   2. the mean excess over the background, (s_i - b_i) / (1 - b_i), with b_i the larger of the
- *      two frames' backgrounds (their similarity to the model's background bank): a black frame,
- *      a title card or a desktop resembles a great many unrelated frames, so matching one is
- *      weak evidence;
+ *   2. the mean excess over the background, (s_i - b_i) / (1 - b_i), with b_i the query frame's
+ *      background (its similarity to the model's background bank): a black frame, a title card
+ *      or a desktop resembles a great many unrelated frames, so matching one is weak evidence.
+ *      Only the query's side is needed: a generic reference frame is matched strongly only by a
+ *      generic query frame, whose own background already says so; so references, and the
+ *      records of an index, need no backgrounds;
  *   3. the mean contrast with the pair's other alignments, (s_i - o_i) / (1 - o_i), with o_i the
  *      best cosine of query frame i against reference frames at least CONTRAST_GAP_S from x_i:
  *      a copy matches its own moment better than other moments of the same scene;
@@ -58,20 +60,16 @@ void vi__segment_evidence(const struct vi_embedding *q, const struct vi_embeddin
         const float *qv = q->frames + (size_t)i * (size_t)dim;
         const int32_t jx = nearest(tr, r->n_frames, x);
         float s = -1.0f, other = -1.0f;
-        int32_t js = jx;
         for (int32_t j = 0; j < r->n_frames; j++) {
             const float c = vi__dot(qv, r->frames + (size_t)j * (size_t)dim, dim);
             if (!isfinite(c)) continue;
             if (j >= jx - 1 && j <= jx + 1) {
-                if (c > s) {
-                    s = c;
-                    js = j;
-                }
+                if (c > s) s = c;
             } else if (fabs(tr[j] - x) >= CONTRAST_GAP_S && c > other) {
                 other = c;
             }
         }
-        const float b = q->frame_bg[i] > r->frame_bg[js] ? q->frame_bg[i] : r->frame_bg[js];
+        const float b = q->frame_bg[i];
         sum_s += s;
         sum_excess += relative_excess(s, b);
         sum_contrast += other > -1.0f ? relative_excess(s, other) : 0.0f;

@@ -111,6 +111,12 @@ VI_HIDDEN vi_status vi__model_file_set_calibration(vi__model_file *mf, const flo
                                                    int32_t n, int32_t dim, int32_t bank_k,
                                                    const struct vi__calibration *calib,
                                                    const char *fit);
+/* Replace the probabilities and threshold of the calibration part (the bank, its k and the
+ * segment weights stay): pair_w, search_w, segment_min and threshold of `calib`; the id is
+ * recomputed. VI_E_INVALID_ARG when the file is uncalibrated. */
+VI_HIDDEN vi_status vi__model_file_set_verdict(vi__model_file *mf,
+                                               const struct vi__calibration *calib,
+                                               const char *fit);
 
 /* ---- The loaded model ------------------------------------------------------------------------ */
 
@@ -126,6 +132,7 @@ struct vi_model {
     uint8_t *owned;       /* the file bytes when the model owns them, else NULL */
     struct vi__calibration calib; /* id 0: uncalibrated */
     int32_t bank_k;
+    int64_t bank_n;         /* vectors in the bank */
     vi__faiss *bank;        /* exact inner-product index over the background bank; NULL when
                                uncalibrated */
     char *calibration_fit;  /* how the calibration was fitted, "" when uncalibrated */

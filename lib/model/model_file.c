@@ -342,6 +342,24 @@ vi_status vi__model_file_set_calibration(vi__model_file *mf, const float *bank, 
     return VI_OK;
 }
 
+vi_status vi__model_file_set_verdict(vi__model_file *mf, const struct vi__calibration *calib,
+                                     const char *fit) {
+    vi__model_calibration *c = &mf->calibration;
+    if (!c->calib.id)
+        return vi__fail(VI_E_INVALID_ARG, "the model is uncalibrated: no verdict to refit");
+    char *fit_copy = vi__strdup(fit ? fit : "");
+    if (!fit_copy) return vi__fail(VI_E_NOMEM, "out of memory");
+    vi_status st = store_keep(mf, fit_copy);
+    if (st != VI_OK) return st;
+    memcpy(c->calib.pair_w, calib->pair_w, sizeof c->calib.pair_w);
+    memcpy(c->calib.search_w, calib->search_w, sizeof c->calib.search_w);
+    c->calib.segment_min = calib->segment_min;
+    c->calib.threshold = calib->threshold;
+    c->calib.id = vi__calibration_crc(&c->calib);
+    c->fit = fit_copy;
+    return VI_OK;
+}
+
 /* ---- the parts, in file order ------------------------------------------------------------- */
 
 static const struct part {

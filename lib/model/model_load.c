@@ -43,6 +43,7 @@ static vi_status load_calibration(const vi__model_calibration *c, vi_model *m) {
     if (st != VI_OK) return st;
     m->calib = c->calib;
     m->bank_k = c->bank_k;
+    m->bank_n = n;
     return VI_OK;
 }
 
