@@ -67,7 +67,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define VI_VERSION_MAJOR 0
-#define VI_VERSION_MINOR 3
+#define VI_VERSION_MINOR 4
 #define VI_VERSION_PATCH 0
 /** Version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define VI_VERSION_NUMBER (VI_VERSION_MAJOR * 10000 + VI_VERSION_MINOR * 100 + VI_VERSION_PATCH)
@@ -607,9 +607,10 @@ typedef struct vi_calibrate_options {
                                    1..64 (3) */
     float target_precision;   /**< the recommended threshold is the lowest at which the labelled
                                    comparisons reach this precision, 0.5..1 (0.95) */
-    int32_t verdict_only;     /**< 1: keep the (calibrated) base model's background bank and
-                                   segment evidence weights, fit only the probabilities and the
-                                   threshold: for a catalogue of look-alike references (0) */
+    int32_t verdict_only;     /**< 1: keep the (calibrated) base model's background bank,
+                                   segment evidence weights and pairwise probability; fit only
+                                   the catalogue probability and the threshold: for catalogues
+                                   of look-alike references (0) @since 0.4 */
     /* new fields are appended here only */
 } vi_calibrate_options;
 

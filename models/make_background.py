@@ -11,7 +11,7 @@ filler photographs (opencv-doc) are not used, and generic queries come from the 
     make_background.py --out models/work/background [--debs bench/data/debs] [--seed 1]
                        [--generic 240] [--jobs 2]
 
-Writes OUT/*.mp4 and OUT/list.txt (one path per line, for `vinfringe calibrate --background`:
+Writes OUT/*.mp4 and OUT/list.txt (one path per line; models/make_calibration.sh embeds them into the bank:
 the clips, the images and the DVD menus).
 Idempotent: clips already made are kept.
 """

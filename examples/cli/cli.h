@@ -50,6 +50,8 @@ enum {
     CLI_OPT_PROGRESS = 1u << 17,   /* --progress FILE: machine-readable progress */
     CLI_OPT_INDEX = 1u << 18,      /* report: --index DB.vidx */
     CLI_OPT_FRAMES = 1u << 19,     /* report: --frames N thumbnails per reference */
+    CLI_OPT_THRESHOLD = 1u << 20,  /* compare, search, report: --threshold T of the verdict */
+    CLI_OPT_COPIES_ONLY = 1u << 21, /* search: --copies-only */
 };
 /* The options that control embedding, shared by every command that may embed a video. */
 #define CLI_OPTS_EMBED                                                                         \
@@ -92,6 +94,8 @@ typedef struct cli_args {
     const char *progress; /* --progress FILE */
     const char *index;    /* --index DB.vidx */
     int frames;           /* --frames N; 0: the command's default */
+    double threshold;     /* --threshold T; 0: each match's (the model's recommended one) */
+    int copies_only;      /* --copies-only */
     unsigned given;       /* CLI_OPT_* given on the command line */
     int npos;             /* positional arguments */
     char **pos;
@@ -238,21 +242,26 @@ void cli_progress_finish(cli_progress *p);
 void cli_progress_clear(cli_progress *p);
 int cli_progress_cb(void *user, double done, double total); /* a vi_progress_fn */
 
-/* The copy verdict of a match: `known` once the model gives a threshold (issue 12 fills this
- * in, with --threshold); JSON writes "copy": null and CSV an empty field until then. */
+/* The copy verdict of a match: its score against --threshold, or against the match's own
+ * threshold (the model's recommended one; 0.5 for an uncalibrated model, which `calibrated`
+ * says). `known` is 0 only without a match. */
 typedef struct cli_verdict {
     int known;
     int copy;
     double threshold;
+    int calibrated;
 } cli_verdict;
 cli_verdict cli_verdict_of(const cli_args *a, const vi_match *m);
+/* Whether search shows hit i: every hit, or with --copies-only those judged copies. */
+int cli_hit_shown(const cli_args *a, const vi_hits *hits, int32_t i);
 
 /* cli_text.c */
 /* `seconds` as hh:mm:ss.mmm (hours grow past 99 as needed). */
 const char *cli_hms(double seconds, char buf[32]);
 void cli_text_compare(FILE *f, const char *a, int32_t wa, const char *b, int32_t wb,
                       const vi_match *m, cli_verdict v);
-void cli_text_search(FILE *f, const char *query, int32_t warnings, const vi_hits *hits);
+void cli_text_search(FILE *f, const cli_args *a, const char *query, int32_t warnings,
+                     const vi_hits *hits);
 
 /* cli_json.c */
 void cli_json_string(FILE *f, const char *s);

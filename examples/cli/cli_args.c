@@ -33,6 +33,10 @@ static const opt_spec k_opts[] = {
      "by a vote of the nearest frame vectors (default 20,\n"
      "never fewer than K; an index of at most that many\n"
      "references is compared in full)"},
+    {"threshold", 0, CLI_OPT_THRESHOLD, "T",
+     "threshold of the copy verdict, in (0, 1] (default: the\n"
+     "model's recommended one, docs/thresholds.md)"},
+    {"copies-only", 0, CLI_OPT_COPIES_ONLY, NULL, "list only the results judged copies"},
     {"frames", 0, CLI_OPT_FRAMES, "N", "matched frame pairs shown per reference (default 6)"},
     {"append", 0, CLI_OPT_APPEND, NULL,
      "add to DB.vidx (created if missing) instead of\n"
@@ -179,6 +183,8 @@ static int set_option(const cli_command *cmd, const opt_spec *o, const char *v, 
     case CLI_OPT_PROGRESS: a->progress = v; break;
     case CLI_OPT_INDEX: a->index = v; break;
     case CLI_OPT_FRAMES: bad = parse_int(v, 1, &a->frames) || a->frames > 100; break;
+    case CLI_OPT_THRESHOLD: bad = parse_positive(v, &a->threshold) || a->threshold > 1.0; break;
+    case CLI_OPT_COPIES_ONLY: a->copies_only = 1; break;
     case CLI_OPT_LOGLEVEL:
         if ((a->loglevel = cli_parse_loglevel(v)) < CLI_LOG_QUIET)
             return cli_usage_error(cmd, "bad value '%s' for --loglevel (expected quiet, error, "
@@ -196,7 +202,8 @@ static int set_option(const cli_command *cmd, const opt_spec *o, const char *v, 
     }
     if (bad)
         return cli_usage_error(cmd, "bad value '%s' for --%s (expected a %s)", v, o->name,
-                               o->bit == CLI_OPT_FPS      ? "positive number"
+                               o->bit == CLI_OPT_FPS       ? "positive number"
+                               : o->bit == CLI_OPT_THRESHOLD ? "number in (0, 1]"
                                : o->bit == CLI_OPT_FRAMES ? "whole number from 1 to 100"
                                                           : "positive integer");
     return -1;

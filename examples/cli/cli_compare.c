@@ -3,12 +3,17 @@
 #include "cli.h"
 
 cli_verdict cli_verdict_of(const cli_args *a, const vi_match *m) {
-    /* Issue 12: the model's recommended threshold (or --threshold) decides; until the library
-     * gives one, the verdict is unknown and the writers say so. */
-    (void)a;
-    (void)m;
-    cli_verdict v = {0, 0, 0};
+    cli_verdict v = {0, 0, 0.0, 0};
+    if (!m) return v;
+    v.known = 1;
+    v.calibrated = vi_match_is_calibrated(m);
+    v.threshold = a->threshold > 0.0 ? a->threshold : (double)vi_match_threshold(m);
+    v.copy = (double)vi_match_score(m) >= v.threshold;
     return v;
+}
+
+int cli_hit_shown(const cli_args *a, const vi_hits *hits, int32_t i) {
+    return !a->copies_only || cli_verdict_of(a, vi_hits_match(hits, i)).copy;
 }
 
 /* Load one side of the comparison, with its own progress label. */
@@ -50,17 +55,21 @@ static int run_compare(const cli_args *a) {
 
 const cli_command cli_cmd_compare = {
     .name = "compare",
-    .synopsis = "[--model M] [--json|--csv] A B",
+    .synopsis = "[--model M] [--threshold T] [--json|--csv] A B",
     .summary = "Score how likely A (the query) is a copy of B (the reference).",
     .help = "\nA and B are videos or embeddings (.vemb, made by `vinfringe embed`).\n",
-    .notes = "The score is in [0, 1]. --json prints one object:\n"
+    .notes = "The score is in [0, 1]; with a calibrated model (the built-in one is), the\n"
+             "probability that A shares copied content with B. \"copy\" is the verdict at the\n"
+             "model's recommended threshold, or at --threshold (docs/thresholds.md).\n"
+             "--json prints one object:\n"
              "  {\"a\":..,\"b\":..,\"score\":..,\"segments\":[..],\"video_similarity\":..,"
-             "\"copy\":..,\n   \"a_warnings\":[..],\"b_warnings\":[..]}\n"
+             "\"copy\":..,\n   \"threshold\":..,\"calibrated\":..,\"a_warnings\":[..],"
+             "\"b_warnings\":[..]}\n"
              "where a segment is {\"query_start\",\"query_end\",\"ref_start\",\"ref_end\","
              "\"score\"} in seconds.\n--csv prints a header line and one line: "
              "a,b,score,video_similarity,segment_count,\nsegments,copy.\n"
              "Exit status: 0 ok, 1 error, 2 bad usage.\n",
-    .options = CLI_OPTS_EMBED | CLI_OPT_JSON | CLI_OPT_CSV,
+    .options = CLI_OPTS_EMBED | CLI_OPT_JSON | CLI_OPT_CSV | CLI_OPT_THRESHOLD,
     .min_pos = 2,
     .max_pos = 2,
     .run = run_compare,

@@ -62,6 +62,7 @@ void cli_csv_search_header(FILE *f) {
 
 void cli_csv_search(FILE *f, const cli_args *a, const char *query, const vi_hits *hits) {
     for (int32_t i = 0; i < vi_hits_count(hits); i++) {
+        if (!cli_hit_shown(a, hits, i)) continue;
         const vi_match *m = vi_hits_match(hits, i);
         csv_field(f, query);
         fprintf(f, ",%d,", (int)(i + 1));

@@ -32,6 +32,18 @@ static void num(out *o, const char *k, long long v) {
     printf(o->json ? "%lld" : "%lld\n", v);
 }
 
+static void flag(out *o, const char *k, int v, const char *yes, const char *no) {
+    key(o, k);
+    if (o->json) fputs(v ? "true" : "false", stdout);
+    else printf("%s\n", v ? yes : no);
+}
+
+static void real(out *o, const char *k, double v) {
+    key(o, k);
+    if (o->json) cli_json_number(stdout, v);
+    else printf("%.4f\n", v);
+}
+
 static void seconds(out *o, const char *k, double v) {
     char hms[32];
     key(o, k);
@@ -59,6 +71,11 @@ static int info_model(out *o, const char *path) {
     num(o, "dims", vi_model_dim(m));
     num(o, o->json ? "feature_dims" : "feature dims", vi_model_feature_dim(m));
     num(o, o->json ? "input_size" : "input size", vi_model_input_size(m));
+    const int cal = vi_model_is_calibrated(m);
+    flag(o, "calibrated", cal, "yes", "NO: scores use the library's fixed constants, the verdict "
+         "threshold 0.5 (docs/thresholds.md, calibrating a model)");
+    real(o, "threshold", vi_model_threshold(m));
+    if (cal) str(o, o->json ? "calibration" : "calibration", vi_model_calibration_info(m));
     end(o);
     vi_model_free(m);
     return 0;
@@ -81,6 +98,7 @@ static int info_embedding(out *o, const char *path) {
         seconds(o, o->json ? "last_time" : "last frame", ts[n - 1] * 1e-6);
     }
     str(o, o->json ? "model_id" : "model id", vi_embedding_model_id(e));
+    flag(o, "calibrated", vi_embedding_is_calibrated(e), "yes", "no");
     if (o->json) {
         key(o, "warnings");
         cli_json_warnings(stdout, w);

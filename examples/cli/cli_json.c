@@ -106,6 +106,7 @@ void cli_json_verdict(FILE *f, cli_verdict v) {
     if (v.known) {
         fputs(",\"threshold\":", f);
         cli_json_number(f, v.threshold);
+        fputs(v.calibrated ? ",\"calibrated\":true" : ",\"calibrated\":false", f);
     }
 }
 
@@ -137,8 +138,9 @@ void cli_json_search(FILE *f, const cli_args *a, const char *query, int32_t warn
     fputs(",\"warnings\":", f);
     cli_json_warnings(f, warnings);
     fputs(",\"results\":[", f);
-    for (int32_t i = 0; i < n; i++) {
-        fputs(i ? ",{\"id\":" : "{\"id\":", f);
+    for (int32_t i = 0, shown = 0; i < n; i++) {
+        if (!cli_hit_shown(a, hits, i)) continue;
+        fputs(shown++ ? ",{\"id\":" : "{\"id\":", f);
         cli_json_string(f, vi_hits_id(hits, i));
         fputs(",\"score\":", f);
         cli_json_number(f, vi_hits_score(hits, i));

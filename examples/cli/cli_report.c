@@ -432,7 +432,8 @@ const cli_command cli_cmd_report = {
              "\"segments\",\n   \"frame_pairs\",\"copy\"}..],\"thumbnails\":..}\n"
              "Exit status: 0 ok, 1 error (or a reference skipped by --keep-going), 2 bad usage.\n",
     .options = CLI_OPTS_EMBED | CLI_OPTS_BATCH | CLI_OPT_OUTPUT | CLI_OPT_INDEX | CLI_OPT_TOP |
-               CLI_OPT_FRAMES | CLI_OPT_CANDIDATES | CLI_OPT_ID_FROM | CLI_OPT_JSON,
+               CLI_OPT_FRAMES | CLI_OPT_CANDIDATES | CLI_OPT_ID_FROM | CLI_OPT_JSON |
+               CLI_OPT_THRESHOLD,
     .required = CLI_OPT_OUTPUT,
     .min_pos = 1,
     .max_pos = -1,

@@ -23,7 +23,7 @@ static int search_one(void *user, cli_session *s, const cli_input *in, vi_embedd
     else if (a->format == CLI_FMT_CSV)
         cli_csv_search(stdout, a, in->path, hits);
     else
-        cli_text_search(stdout, in->path, w, hits);
+        cli_text_search(stdout, a, in->path, w, hits);
     fflush(stdout);
     vi_hits_free(hits);
     return 0;
@@ -66,7 +66,8 @@ static int run_search(const cli_args *a) {
 
 const cli_command cli_cmd_search = {
     .name = "search",
-    .synopsis = "[--top K] [--json|--csv] [--keep-going] [OPTIONS] DB.vidx QUERY|DIR...",
+    .synopsis = "[--top K] [--threshold T] [--copies-only] [--json|--csv] [--keep-going] [OPTIONS] "
+                "DB.vidx QUERY|DIR...",
     .summary = "Find the references of an index that each QUERY most likely copies.",
     .help = "\nEach QUERY is a video or an embedding (.vemb); a directory stands for the files\n"
             "below it (recursively) whose extension --ext lists. Queries must come from the\n"
@@ -80,7 +81,7 @@ const cli_command cli_cmd_search = {
              "  query,rank,id,score,segment_count,segments,copy\n"
              "Exit status: 0 ok, 1 error (or a query skipped by --keep-going), 2 bad usage.\n",
     .options = CLI_OPTS_EMBED | CLI_OPTS_BATCH | CLI_OPT_JSON | CLI_OPT_CSV | CLI_OPT_TOP |
-               CLI_OPT_CANDIDATES,
+               CLI_OPT_CANDIDATES | CLI_OPT_THRESHOLD | CLI_OPT_COPIES_ONLY,
     .min_pos = 2,
     .max_pos = -1,
     .run = run_search,

@@ -43,7 +43,8 @@ void cli_text_compare(FILE *f, const char *a, int32_t wa, const char *b, int32_t
     fprintf(f, "reference  %s\n", b);
     fprintf(f, "score      %.4f   (copy score, 0..1)\n", vi_match_score(m));
     if (v.known)
-        fprintf(f, "copy       %s    (threshold %.4f)\n", v.copy ? "yes" : "no ", v.threshold);
+        fprintf(f, "copy       %s    (threshold %.4f%s)\n", v.copy ? "yes" : "no ", v.threshold,
+                v.calibrated ? "" : "; uncalibrated model");
     fprintf(f, "similarity %.4f   (cosine of the video vectors)\n", vi_match_video_similarity(m));
     print_warnings(f, "warning    ", "query: ", wa);
     print_warnings(f, "warning    ", "reference: ", wb);
@@ -51,17 +52,22 @@ void cli_text_compare(FILE *f, const char *a, int32_t wa, const char *b, int32_t
     print_segments(f, m, "  ");
 }
 
-void cli_text_search(FILE *f, const char *query, int32_t warnings, const vi_hits *hits) {
-    int32_t n = vi_hits_count(hits);
+void cli_text_search(FILE *f, const cli_args *a, const char *query, int32_t warnings,
+                     const vi_hits *hits) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < vi_hits_count(hits); i++) n += cli_hit_shown(a, hits, i);
     fprintf(f, "query %s\n", query);
     print_warnings(f, "  warning: ", "", warnings);
     if (n == 0) {
         fputs("  (no results)\n", f);
         return;
     }
-    fprintf(f, "  %4s  %-7s  %s\n", "rank", "score", "id");
-    for (int32_t i = 0; i < n; i++) {
-        fprintf(f, "  %4d  %.4f   %s\n", (int)(i + 1), vi_hits_score(hits, i), vi_hits_id(hits, i));
+    fprintf(f, "  %4s  %-7s  %-4s %s\n", "rank", "score", "copy", "id");
+    for (int32_t i = 0; i < vi_hits_count(hits); i++) {
+        if (!cli_hit_shown(a, hits, i)) continue;
+        const cli_verdict v = cli_verdict_of(a, vi_hits_match(hits, i));
+        fprintf(f, "  %4d  %.4f   %-4s %s\n", (int)(i + 1), vi_hits_score(hits, i),
+                v.copy ? "yes" : "no", vi_hits_id(hits, i));
         print_segments(f, vi_hits_match(hits, i), "          ");
     }
 }

@@ -16,8 +16,9 @@
  * 6. the recommended threshold: the lowest probability at which the labelled pairs reach the
  *    target precision (or, if they never do, the threshold of the best F1); a segment is
  *    reported when the sigmoid of its own logit reaches SEGMENT_MIN.
- * With verdict_only, steps 1 and 4 are the base model's (its bank and segment weights) and only
- * steps 5 and 6 are fitted: segment evidence is learnt from ordinary copies, while how much a
+ * With verdict_only, steps 1 and 4 are the base model's (its bank and segment weights), and so
+ * is the probability of a pair compared alone; only the catalogue probability and the threshold
+ * are fitted: segment evidence is learnt from ordinary copies, while how much a
  * look-alike reference weighs against a copy is learnt from a catalogue that has them. */
 #include <math.h>
 #include <stdio.h>
@@ -426,7 +427,10 @@ vi_status vi__calibrator_fit(vi_calibrator *c, vi_calibration_report *rep) {
         st = fit_probability(pairs, n, c->n_refs, cal.logit_none, pw, sw);
     }
     if (st == VI_OK) {
-        for (int32_t k = 0; k < 2; k++) cal.pair_w[k] = (float)pw[k];
+        /* verdict_only: a pair compared alone has no catalogue around it, so it keeps the
+         * base's pair weights, fitted without look-alike references */
+        for (int32_t k = 0; k < 2; k++)
+            cal.pair_w[k] = c->opts.verdict_only ? c->base->calib.pair_w[k] : (float)pw[k];
         for (int32_t k = 0; k < 3; k++) cal.search_w[k] = (float)sw[k];
         for (int64_t i = 0; i < n; i++) {
             const float comp = competitor(pairs, c->n_refs, pairs[i].q, pairs[i].r);

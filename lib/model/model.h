@@ -112,7 +112,7 @@ VI_HIDDEN vi_status vi__model_file_set_calibration(vi__model_file *mf, const flo
                                                    const struct vi__calibration *calib,
                                                    const char *fit);
 /* Replace the probabilities and threshold of the calibration part (the bank, its k and the
- * segment weights stay): pair_w, search_w, segment_min and threshold of `calib`; the id is
+ * segment weights stay) by pair_w, search_w, segment_min and threshold of `calib`; the id is
  * recomputed. VI_E_INVALID_ARG when the file is uncalibrated. */
 VI_HIDDEN vi_status vi__model_file_set_verdict(vi__model_file *mf,
                                                const struct vi__calibration *calib,

@@ -26,7 +26,7 @@ static vi_status load_calibration(const vi__model_calibration *c, vi_model *m) {
     if (!m->calibration_fit) return vi__fail(VI_E_NOMEM, "out of memory");
     if (!c->calib.id) {
         vi__log(VI_LOG_WARN, "model %s is uncalibrated: its scores use the library's fixed "
-                "constants and are not probabilities fitted for it (vinfringe calibrate, "
+                "constants and are not probabilities fitted for it (vi_calibrator, "
                 "docs/thresholds.md)", m->id);
         return VI_OK;
     }

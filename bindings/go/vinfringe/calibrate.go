@@ -12,6 +12,7 @@ type CalibrateOptions struct {
 	BankSize        int     // background vectors kept at most (20000)
 	BankK           int     // nearest background vectors averaged into a frame's background (3)
 	TargetPrecision float32 // precision the recommended threshold reaches on the data (0.95)
+	VerdictOnly     bool    // keep a calibrated base's bank and segment weights, refit the verdict
 }
 
 // CalibrationReport says what a fit measured on the comparisons it was given.
@@ -35,7 +36,8 @@ func NewCalibrator(base *Model, opts *CalibrateOptions) (*Calibrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, f := capi.CalibratorCreate(mh, int32(o.BankSize), int32(o.BankK), o.TargetPrecision)
+	h, f := capi.CalibratorCreate(mh, int32(o.BankSize), int32(o.BankK), o.TargetPrecision,
+		o.VerdictOnly)
 	if f != nil {
 		base.release()
 		return nil, wrap(f)

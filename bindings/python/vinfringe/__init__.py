@@ -46,7 +46,7 @@ __all__ = [
     "set_threads", "set_log_handler", "status_str",
 ]
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 ProgressFn = Callable[[float, float], Optional[bool]]

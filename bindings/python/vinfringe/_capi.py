@@ -96,6 +96,7 @@ class vi_calibrate_options(Structure):
         ("bank_size", c_int32),
         ("bank_k", c_int32),
         ("target_precision", c_float),
+        ("verdict_only", c_int32),
     ]
 
 

@@ -758,12 +758,16 @@ type CalibrationReport struct {
 	MicroAP, Threshold, Precision, Recall float32
 }
 
-func CalibratorCreate(base *Model, bankSize, bankK int32, targetPrecision float32) (*Calibrator,
-	*Failure) {
+func CalibratorCreate(base *Model, bankSize, bankK int32, targetPrecision float32,
+	verdictOnly bool) (*Calibrator, *Failure) {
+	vo := C.int32_t(0)
+	if verdictOnly {
+		vo = 1
+	}
 	var out *C.vi_calibrator
 	var msg *C.char
 	st := C.vigo_calibrator_create((*C.vi_model)(base), C.int32_t(bankSize), C.int32_t(bankK),
-		C.float(targetPrecision), &out, &msg)
+		C.float(targetPrecision), vo, &out, &msg)
 	if f := fail(st, &msg); f != nil {
 		return nil, f
 	}

@@ -78,7 +78,8 @@ vi_status vigo_video_thumbnail(const char *path, int64_t time_us, int32_t max_si
 vi_status vigo_embedding_calibrate(const vi_model *model, const vi_embedding *emb,
                                    vi_embedding **out, char **err);
 vi_status vigo_calibrator_create(const vi_model *base, int32_t bank_size, int32_t bank_k,
-                                 float target_precision, vi_calibrator **out, char **err);
+                                 float target_precision, int32_t verdict_only,
+                                 vi_calibrator **out, char **err);
 vi_status vigo_calibrator_add_background(vi_calibrator *cal, const vi_embedding *e, char **err);
 vi_status vigo_calibrator_add_reference(vi_calibrator *cal, const char *id, const vi_embedding *e,
                                         char **err);

@@ -200,13 +200,15 @@ vi_status vigo_embedding_calibrate(const vi_model *model, const vi_embedding *em
 }
 
 vi_status vigo_calibrator_create(const vi_model *base, int32_t bank_size, int32_t bank_k,
-                                 float target_precision, vi_calibrator **out, char **err) {
+                                 float target_precision, int32_t verdict_only,
+                                 vi_calibrator **out, char **err) {
     vi_calibrate_options o;
     vi_status st = vi_calibrate_options_init(&o, sizeof o);
     if (st != VI_OK) return take(st, err);
     if (bank_size) o.bank_size = bank_size;
     if (bank_k) o.bank_k = bank_k;
     if (target_precision != 0.0f) o.target_precision = target_precision;
+    o.verdict_only = verdict_only;
     return take(vi_calibrator_create(base, &o, out), err);
 }
 
