@@ -114,6 +114,17 @@ class Bench:
         return os.path.join(self.ds, item["file"])
 
     # --- evaluation shared by every system --------------------------------------------------
+    def at_threshold(self, verdicts, threshold):
+        """Precision and recall of a system's own yes/no verdicts over every (query, reference)
+        pair (a pair it did not return is a no); None when it gives no verdict."""
+        if not verdicts:
+            return None
+        tp = sum(1 for (q, r), v in verdicts.items() if v and r in self.truth.get(q, ()))
+        flagged = sum(1 for v in verdicts.values() if v)
+        pos = sum(len(v) for v in self.truth.values())
+        return {"threshold": threshold, "precision": tp / flagged if flagged else None,
+                "recall": tp / pos if pos else None, "flagged": flagged, "copies": pos}
+
     def evaluate(self, name, scores, spans, speed, kind, extra=None):
         """scores {q: {r: score}}, spans {(q, r): [boxes]}."""
         ret = metrics.retrieval(scores, self.truth, self.family)
@@ -262,6 +273,8 @@ class Bench:
 
     def parse_search(self, name, out):
         scores = {q["id"]: {} for q in self.queries}
+        self.verdicts = {}  # (query, reference) -> the command's "copy", when it gives one
+        self.verdict_threshold = None
         for line in out.splitlines():
             if not line.strip():
                 continue
@@ -269,6 +282,9 @@ class Bench:
             qid = os.path.splitext(os.path.basename(j["query"]))[0]
             for hit in j["results"]:
                 scores[qid][hit["id"]] = float(hit["score"])
+                if hit.get("copy") is not None:
+                    self.verdicts[(qid, hit["id"])] = bool(hit["copy"])
+                    self.verdict_threshold = hit.get("threshold")
         missing = [q for q in scores if not scores[q]]
         if missing:
             raise RuntimeError("%s: no results for %d queries" % (name, len(missing)))
@@ -304,7 +320,9 @@ class Bench:
                      "note": "retrieval only: one `index build` and one `search` over the "
                              "query videos (%.1f video-s/s including the search)"
                              % (qsecs / t_search)}
-            self.evaluate(name, scores, None, speed, "ours", {"options": opts})
+            self.evaluate(name, scores, None, speed, "ours", {
+                "options": opts,
+                "at_threshold": self.at_threshold(self.verdicts, self.verdict_threshold)})
             return
         # 2. Every file to a .vemb, one process per file, --threads 1, args.jobs at a time.
         emb = {x["id"]: os.path.join(wd, x["id"] + ".vemb") for x in self.refs + self.queries}
@@ -326,6 +344,7 @@ class Bench:
         qembs = [emb[q["id"]] for q in self.queries]
         out, _, rss_search = timed([exe, "search", "-q", "--json"] + top + [db] + qembs)
         scores = self.parse_search(name, out)
+        at_threshold = self.at_threshold(self.verdicts, self.verdict_threshold)
         # Search time alone: the queries repeated to about 1000 searches, against one search.
         reps = max(1, 1000 // len(qembs))
         _, t_all, _ = timed([exe, "search", "-q", "--json"] + top + [db] + qembs * reps)
@@ -358,7 +377,8 @@ class Bench:
                          "(%d searches against one); %.1f video-s/s when every file is embedded "
                          "by its own `embed` process (%d at a time, model load included)"
                          % (n, all_secs / t_embed, self.args.jobs)}
-        self.evaluate(name, scores, spans, speed, "ours", {"options": opts})
+        self.evaluate(name, scores, spans, speed, "ours",
+                      {"options": opts, "at_threshold": at_threshold})
 
     def reuse_peers(self, path):
         """Take the peers' results (signature, phash) from an earlier report on the same dataset
@@ -475,6 +495,25 @@ def markdown(rep, png_name):
             fnum(sp.get("throughput")), fnum(sp.get("decode_ratio")),
             search_ms(sp.get("search_ms_per_query")), fnum(sp.get("peak_rss_mb"), 0),
             fnum(sp.get("bytes_per_video_second"), 0)))
+    lines.append("")
+    lines.append("What users decide on: every (query, reference) pair pooled, one threshold for "
+                 "all. R@P = recall at the lowest threshold reaching that precision; at the "
+                 "recommended threshold = the system's own yes/no verdict (`\"copy\"` of "
+                 "`search --json`; the peers recommend none).")
+    lines.append("")
+    lines.append("| system | mAP | micro-AP | R@P0.90 | R@P0.95 | R@P0.99 | recommended "
+                 "threshold | precision there | recall there |")
+    lines.append("|---|" + "---|" * 8)
+    for name, s in rep["systems"].items():
+        if "error" in s:
+            continue
+        o = s["retrieval"]["overall"]
+        tg = s.get("operating_points", {}).get("targets", {})
+        at = s.get("at_threshold") or {}
+        lines.append("| %s |" % name + " %s |" * 8 % (
+            f3(o["map"]), f3(o["micro_ap"]),
+            *[f3((tg.get(t) or {}).get("recall", 0.0)) for t in ("0.9", "0.95", "0.99")],
+            f3(at.get("threshold")), f3(at.get("precision")), f3(at.get("recall"))))
     lines.append("")
     lines.append("Top-1 neighbour: share of copies whose first result is a neighbouring "
                  "segment of the copied reference (a hard negative); lower is better.")

@@ -57,3 +57,23 @@ printf 'VIEMBED\000garbage' >"$WORK/corrupt.vemb"
 expect 1 err "^vinfringe: error: .*corrupt\.vemb" compare "$WORK/corrupt.vemb" "$va"
 head -c 100 "$va" >"$WORK/short.vemb"
 expect 1 err "^vinfringe: error: .*short\.vemb" compare "$va" "$WORK/short.vemb"
+
+# The verdict (issue 12): the built-in model is calibrated; "copy" is the score against the
+# model's recommended threshold, or against --threshold; an unrelated pair shows no segment.
+expect 0 out '' compare --json "$C" "$A"
+check "compare --json has copy, threshold and calibrated" json_lines "$OUT" copy threshold calibrated
+check "the built-in model's verdicts are calibrated" test "$(json "$OUT" 'j[0]["calibrated"]')" = True
+check "copy is score >= threshold" test "$(json "$OUT" \
+    'j[0]["copy"] == (j[0]["score"] >= j[0]["threshold"]) and 0 < j[0]["threshold"] <= 1')" = True
+check "the disguised copy is judged a copy" test "$(json "$OUT" 'j[0]["copy"]')" = True
+t_model=$(json "$OUT" 'j[0]["threshold"]')
+expect 0 out '' compare --json "$F/clip_cellauto.mp4" "$A"
+check "an unrelated pair is not a copy and has no copied segment" \
+    test "$(json "$OUT" 'j[0]["copy"] is False and j[0]["segments"] == []')" = True
+expect 0 out '' compare --json --threshold 1 "$C" "$A"
+check "--threshold 1 decides instead of the model's ($t_model); the score stays" \
+    test "$(json "$OUT" 'j[0]["threshold"] == 1 and j[0]["copy"] == (j[0]["score"] >= 1) and j[0]["score"] == float(sys.argv[3])' "$s_copy")" = True
+expect 2 err 'threshold' compare --threshold 1.5 "$C" "$A"
+expect 2 err 'threshold' compare --threshold 0 "$C" "$A"
+expect 0 out '^copy +(yes|no) +\(threshold' compare "$C" "$A"
+expect 0 out '^calibrated +yes' info "$SRCDIR/models/default.vimodel"
