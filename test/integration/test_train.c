@@ -103,8 +103,21 @@ START_TEST(test_training_lowers_the_loss_and_saves_a_model) {
     ck_assert_int_eq(vi_model_feature_dim(m), vi_model_feature_dim(base));
     ck_assert_str_ne(vi_model_id(m), vi_model_id(base));
     ck_assert_ptr_nonnull(strstr(vi_model_description(m), "DMI head"));
+    /* the base's calibration was fitted for another head: a trained model is uncalibrated and
+     * says so, down to each match (docs/thresholds.md) */
+    ck_assert_int_eq(vi_model_is_calibrated(base), 1);
+    ck_assert_int_eq(vi_model_is_calibrated(m), 0);
+    ck_assert_str_eq(vi_model_calibration_info(m), "");
+    ck_assert_float_eq(vi_model_threshold(m), 0.5f);
     vi_embedding *a = embed(m, "clip_a.mp4"), *b = embed(m, "clip_b.mp4");
     vi_embedding *v = embed(m, "clip_vp8.webm"), *c = embed(m, "clip_a_copy.mp4");
+    ck_assert_int_eq(vi_embedding_is_calibrated(c), 0);
+    vi_match *match = NULL;
+    ck_assert_int_eq(vi_compare(c, a, NULL, &match), VI_OK);
+    ck_assert_int_eq(vi_match_is_calibrated(match), 0);
+    ck_assert_float_eq(vi_match_threshold(match), 0.5f);
+    ck_assert_int_eq(vi_match_is_copy(match), vi_match_score(match) >= 0.5f);
+    vi_match_free(match);
     const float ca = cosine(c, a), cb = cosine(c, b), cv = cosine(c, v);
     ck_assert_msg(ca > cb && ca > cv, "copy of clip_a: cos a %.3f, b %.3f, vp8 %.3f", ca, cb, cv);
     vi_embedding_free(a);

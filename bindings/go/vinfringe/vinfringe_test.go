@@ -422,8 +422,13 @@ func TestIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	direct, _ := Compare(cp, a, nil)
+	// the same comparison as Compare (segments); a calibrated score in a catalogue also weighs
+	// the other references (docs/thresholds.md), so only an uncalibrated one equals Compare's
 	if len(hits) != 2 || hits[0].ID != "clip_a" || hits[0].Score < hits[1].Score ||
-		math.Abs(float64(hits[0].Score-direct.Score)) > 1e-5 || hits[0].Match.Score != hits[0].Score {
+		len(hits[0].Match.Segments) != len(direct.Segments) ||
+		(!direct.Calibrated && math.Abs(float64(hits[0].Score-direct.Score)) > 1e-5) ||
+		hits[0].Match.Score != hits[0].Score ||
+		hits[0].Match.Copy != (hits[0].Score >= hits[0].Match.Threshold) {
 		t.Errorf("hits %+v, direct %+v", hits, direct)
 	}
 	path := filepath.Join(t.TempDir(), "refs.vidx")

@@ -37,14 +37,14 @@ def segments_record(match: vinfringe.Match) -> List[Dict[str, float]]:
 
 def hit_record(hit: vinfringe.Hit) -> Dict[str, Any]:
     """A search result as ``vinfringe search --json`` prints it: id, score, segments, then any
-    other field the Python API gives (of the hit, then of its match), and ``copy`` (the
-    verdict; ``None`` while the API gives none, as the command's ``null``)."""
+    other field the Python API gives (of the hit, then of its match: ``copy``, ``threshold``,
+    ``calibrated``, the verdict as the command prints it)."""
     rec: Dict[str, Any] = {"id": hit.id, "score": hit.score,
                            "segments": segments_record(hit.match)}
     rec.update(_extra_fields(hit, {"id", "score", "match"}))
     for k, v in _extra_fields(hit.match, {"score", "segments", "video_similarity"}).items():
         rec.setdefault(k, v)
-    rec.setdefault("copy", None)  # the verdict: null until the model gives a threshold
+    rec.setdefault("copy", None)  # an API without a verdict: null, as the command's
     return rec
 
 
