@@ -100,9 +100,7 @@ static vi_status acc_finish(struct accumulator *a, double duration, vi_embedding
     for (int32_t c = 0; c < a->fdim; c++) mean[c] = (float)(a->sum[c] / a->n);
     vi__head_apply(&a->model->head, mean, 1, e->video);
     if (a->model->calib.id) { /* each frame's background, for the calibrated verdict */
-        e->frame_bg = vi__mallocarray((size_t)a->n, sizeof(float));
-        st = e->frame_bg ? vi__model_frame_background(a->model, e->frames, a->n, e->frame_bg)
-                         : vi__fail(VI_E_NOMEM, "out of memory");
+        st = vi__embedding_background(a->model->bank, a->model->bank_k, e);
         if (st != VI_OK) {
             vi_embedding_free(e);
             return st;
@@ -251,10 +249,7 @@ vi_status vi_embedding_calibrate(const vi_model *model, const vi_embedding *emb,
                         "not %s", emb->model_id, model->id);
     struct vi_embedding *e = vi__embedding_copy(emb);
     if (!e) return vi__fail(VI_E_NOMEM, "out of memory");
-    if (!e->frame_bg) e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
-    vi_status st = e->frame_bg ? vi__model_frame_background(model, e->frames, e->n_frames,
-                                                             e->frame_bg)
-                               : vi__fail(VI_E_NOMEM, "out of memory");
+    vi_status st = vi__embedding_background(model->bank, model->bank_k, e);
     if (st != VI_OK) {
         vi_embedding_free(e);
         return st;

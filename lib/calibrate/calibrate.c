@@ -193,18 +193,6 @@ static vi_status thin_bank(vi_calibrator *c, int64_t max) {
     return VI_OK;
 }
 
-static vi_status model_backgrounds(const vi_model *m, struct vi_embedding *e) {
-    if (!e->frame_bg) e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
-    if (!e->frame_bg) return vi__fail(VI_E_NOMEM, "out of memory");
-    return vi__model_frame_background(m, e->frames, e->n_frames, e->frame_bg);
-}
-
-static vi_status set_backgrounds(struct vi_embedding *e, const vi__faiss *bank, int32_t k) {
-    if (!e->frame_bg) e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
-    if (!e->frame_bg) return vi__fail(VI_E_NOMEM, "out of memory");
-    return vi__bank_background(bank, k, e->frames, e->n_frames, e->frame_bg);
-}
-
 /* Every comparison's candidate segments and their features. */
 static vi_status collect(vi_calibrator *c, struct pair *pairs) {
     struct vi_align_params par = vi__align_params_default();
@@ -371,9 +359,9 @@ static vi_status backgrounds(vi_calibrator *c) {
     if (c->opts.verdict_only) { /* the base model's own bank */
         vi_status st = VI_OK;
         for (int32_t i = 0; st == VI_OK && i < c->n_refs; i++)
-            st = model_backgrounds(c->base, c->refs[i].e);
+            st = vi__embedding_background(c->base->bank, c->base->bank_k, c->refs[i].e);
         for (int32_t i = 0; st == VI_OK && i < c->n_queries; i++)
-            st = model_backgrounds(c->base, c->queries[i].e);
+            st = vi__embedding_background(c->base->bank, c->base->bank_k, c->queries[i].e);
         return st;
     }
     vi_status st = thin_bank(c, c->opts.bank_size);
@@ -381,9 +369,9 @@ static vi_status backgrounds(vi_calibrator *c) {
     if (st == VI_OK) st = vi__faiss_create(VI__FAISS_FLAT, c->dim, c->n_fitted_bank, 0, &bank);
     if (st == VI_OK) st = vi__faiss_add(bank, c->n_fitted_bank, c->fitted_bank);
     for (int32_t i = 0; st == VI_OK && i < c->n_refs; i++)
-        st = set_backgrounds(c->refs[i].e, bank, c->opts.bank_k);
+        st = vi__embedding_background(bank, c->opts.bank_k, c->refs[i].e);
     for (int32_t i = 0; st == VI_OK && i < c->n_queries; i++)
-        st = set_backgrounds(c->queries[i].e, bank, c->opts.bank_k);
+        st = vi__embedding_background(bank, c->opts.bank_k, c->queries[i].e);
     vi__faiss_free(bank);
     return st;
 }

@@ -138,11 +138,13 @@ struct vi_model {
     char *calibration_fit;  /* how the calibration was fitted, "" when uncalibrated */
 };
 
-/* Each of the n frames' (L2-normalised, model dim) background: the mean similarity of its bank_k
- * nearest bank vectors. Thread safety: any number of threads on one model. */
-VI_HIDDEN vi_status vi__model_frame_background(const vi_model *m, const float *frames, int32_t n,
-                                               float *bg);
-/* The same against any bank index (the calibrator's bank being fitted). */
+/* The frame backgrounds of embedding e against a bank (a calibrated model's, or the calibrator's
+ * being fitted): e->frame_bg, allocated when absent, filled by vi__bank_background. Thread
+ * safety: any number of threads on one bank. */
+VI_HIDDEN vi_status vi__embedding_background(const vi__faiss *bank, int32_t k,
+                                             struct vi_embedding *e);
+/* Each of the n frames' (L2-normalised, bank dim) background: the mean similarity of its k
+ * nearest bank vectors. */
 VI_HIDDEN vi_status vi__bank_background(const vi__faiss *bank, int32_t k, const float *frames,
                                         int32_t n, float *bg);
 

@@ -47,9 +47,10 @@ static vi_status load_calibration(const vi__model_calibration *c, vi_model *m) {
     return VI_OK;
 }
 
-vi_status vi__model_frame_background(const vi_model *m, const float *frames, int32_t n,
-                                     float *bg) {
-    return vi__bank_background(m->bank, m->bank_k, frames, n, bg);
+vi_status vi__embedding_background(const vi__faiss *bank, int32_t k, struct vi_embedding *e) {
+    if (!e->frame_bg) e->frame_bg = vi__mallocarray((size_t)e->n_frames, sizeof(float));
+    if (!e->frame_bg) return vi__fail(VI_E_NOMEM, "out of memory");
+    return vi__bank_background(bank, k, e->frames, e->n_frames, e->frame_bg);
 }
 
 vi_status vi__bank_background(const vi__faiss *bank, int32_t k, const float *frames, int32_t n,
